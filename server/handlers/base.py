@@ -1,0 +1,150 @@
+"""The base request handler: JSON in and out, errors, authentication."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+import tornado.web
+
+from server.context import AppContext
+from server.errors import ApiError
+from storage.errors import DuplicateUsername, NotFound, StoreUnavailable
+from storage.models import User
+
+log = logging.getLogger(__name__)
+
+JSON_TYPES = ("application/json",)
+
+
+def hash_token(key: str) -> str:
+    """Return the stored form of an API token: its SHA-256 in hex.
+
+    Tokens are 256-bit random values, so a fast hash is safe here; only
+    passwords need a slow one.
+    """
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    """Handlers of the REST API derive from this.
+
+    Raise `ApiError` to answer with an error; `write_error` turns it, store
+    errors and unexpected exceptions into the `{"error": ...}` body.
+    """
+
+    ctx: AppContext
+    _user: User | None
+    _authenticated: bool
+
+    def initialize(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self._authenticated = False
+        self._user = None
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+
+    # Bodies
+
+    def json_body(self, *, accept_text_plain: bool = False) -> dict[str, Any]:
+        """Parse the request body as a JSON object, or raise a 4xx ApiError."""
+        content_type = self.request.headers.get("Content-Type", "")
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        allowed = JSON_TYPES + (("text/plain",) if accept_text_plain else ())
+        if media_type not in allowed:
+            raise ApiError(
+                415,
+                f"Unsupported content type {media_type or '(none)'!r}; "
+                "send the body as application/json.",
+            )
+        try:
+            body = json.loads(self.request.body or b"")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, f"Invalid JSON body: {exc}.") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "Invalid JSON body: expected a JSON object.")
+        return body
+
+    def write_json(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+    # Authentication
+
+    async def current_api_user(self) -> User | None:
+        """Return the user of the `Authorization: Token` header, if any.
+
+        Raise 401 for a malformed header or an unknown token.
+        """
+        if self._authenticated:
+            return self._user
+        self._authenticated = True
+        header = self.request.headers.get("Authorization", "")
+        if not header:
+            return None
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "token":
+            return None
+        key = key.strip()
+        if not key:
+            raise self.unauthorized("Invalid Authorization header: no token after 'Token'.")
+        user = await self.ctx.store.get_user_by_token(hash_token(key))
+        if user is None:
+            raise self.unauthorized("Invalid token; obtain one from /api/api-token-auth/.")
+        self._user = user
+        return user
+
+    async def require_user(self) -> User:
+        user = await self.current_api_user()
+        if user is None:
+            raise self.unauthorized(
+                "Authentication required; send 'Authorization: Token <key>'."
+            )
+        return user
+
+    async def require_admin(self) -> User:
+        user = await self.require_user()
+        if not user.is_staff:
+            raise ApiError(403, "Only an admin may do this.")
+        return user
+
+    def unauthorized(self, message: str) -> ApiError:
+        return ApiError(401, message, headers={"WWW-Authenticate": "Token"})
+
+    # Errors
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = self._api_error(status_code, kwargs.get("exc_info"))
+        self.clear()
+        self.set_default_headers()
+        for name, value in error.headers.items():
+            self.set_header(name, value)
+        self.set_status(error.status)
+        self.finish(json.dumps(error.body(), ensure_ascii=False))
+
+    def _api_error(self, status_code: int, exc_info: Any) -> ApiError:
+        exc = exc_info[1] if exc_info else None
+        if isinstance(exc, ApiError):
+            return exc
+        if isinstance(exc, NotFound):
+            return ApiError(404, f"{exc.kind.capitalize()} {exc.record_id} not found.")
+        if isinstance(exc, DuplicateUsername):
+            return ApiError(409, f"Username {exc.username!r} is taken; choose another.")
+        if isinstance(exc, StoreUnavailable):
+            return ApiError(503, "The store is unavailable; retry shortly.",
+                            headers={"Retry-After": "1"})
+        if isinstance(exc, tornado.web.HTTPError):
+            return ApiError(exc.status_code, exc.log_message or self._reason)
+        if status_code >= 500:
+            return ApiError(500, "Internal server error; the failure was logged.")
+        return ApiError(status_code, self._reason)
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        # ApiError is an expected answer, not a failure worth a traceback.
+        if isinstance(value, (ApiError, NotFound, DuplicateUsername)):
+            return
+        super().log_exception(typ, value, tb)
