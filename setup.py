@@ -22,7 +22,7 @@ setup(
             "pytest-tornado>=0.8.1",
             "pytest-timeout>=2.3",
             "hypothesis>=6.100",
-            "schemathesis>=3.30",
+            "schemathesis>=4.0",
             "playwright>=1.45",
             "locust>=2.20",
         ],

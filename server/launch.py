@@ -34,7 +34,9 @@ class LaunchTokens:
     def verify(self, token: str, now: float | None = None) -> int:
         """Return the attempt id of a valid token; raise InvalidLaunchToken."""
         parts = token.split(".")
-        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+        # isascii: compare_digest raises TypeError on other strings, and
+        # isdigit alone accepts digits that int() rejects.
+        if not token.isascii() or len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
             raise InvalidLaunchToken("The launch token is malformed.")
         payload = f"{parts[0]}.{parts[1]}"
         if not hmac.compare_digest(self._sign(payload), parts[2]):

@@ -69,6 +69,11 @@ class BaseHandler(tornado.web.RequestHandler):
             raise ApiError(400, "Invalid JSON body: expected a JSON object.")
         return body
 
+    def write_page(self, items: list[Any], total: int) -> None:
+        """Send a list: a JSON array, with the total in `X-Total-Count`."""
+        self.set_header("X-Total-Count", str(total))
+        self.write_json(items)
+
     def write_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.finish(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
@@ -138,6 +143,12 @@ class BaseHandler(tornado.web.RequestHandler):
             return ApiError(503, "The store is unavailable; retry shortly.",
                             headers={"Retry-After": "1"})
         if isinstance(exc, tornado.web.HTTPError):
+            if exc.status_code == 405 and not exc.log_message:
+                return ApiError(
+                    405,
+                    f"Method {self.request.method} is not allowed on "
+                    f"{self.request.path!r}; see /api/schema/ for its methods.",
+                )
             return ApiError(exc.status_code, exc.log_message or self._reason)
         if status_code >= 500:
             return ApiError(500, "Internal server error; the failure was logged.")

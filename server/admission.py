@@ -1,0 +1,205 @@
+"""Admission of requests: rate limits and body size, before a handler runs.
+
+Tornado hands each request to an `HTTPMessageDelegate` as its headers
+arrive. `AdmissionDelegate` checks the rate limit and the declared body size
+there, so that a rejected request gets its JSON error at once and its body
+is never buffered. It covers every route, including those whose
+handlers do not derive from BaseHandler (content files, the player page).
+
+Handlers decorated with `@stream_request_body` (the package upload) enforce
+their own body limit; the server's connection limit is the largest of both.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from typing import Any
+
+import tornado.web
+from tornado import httputil
+from tornado.concurrent import Future
+
+from redis.exceptions import RedisError
+
+from server.context import AppContext
+from server.errors import ApiError
+from server.handlers.base import BaseHandler
+from server.launch import InvalidLaunchToken, LaunchTokens
+from server.ratelimit import client_address
+
+log = logging.getLogger(__name__)
+
+# Paths whose requests count against the attempt's run-time limit.
+_ATTEMPT_PATH = re.compile(r"^/(?:api/attempts/(\d+)/runtime|player/(\d+))/?$")
+# Operations endpoints that monitoring polls; they are never rate limited.
+_UNLIMITED_PATHS = frozenset({"/healthz", "/healthz/", "/metrics", "/metrics/"})
+
+
+class RejectHandler(BaseHandler):
+    """Sends the ApiError of a request that admission rejected."""
+
+    def initialize(  # type: ignore[override]
+        self, ctx: AppContext, error: ApiError, route: str
+    ) -> None:
+        super().initialize(ctx)
+        self.error = error
+        # Metrics count the request under the route it was meant for.
+        self.route_name = route
+
+    def prepare(self) -> None:
+        raise self.error
+
+
+class AdmissionDelegate(tornado.web._HandlerDelegate):
+    """A handler delegate that rejects over-limit requests before their body."""
+
+    def __init__(self, application: Any, request: Any, *args: Any) -> None:
+        super().__init__(application, request, *args)
+        self.ctx: AppContext = application.ctx
+        self.rejected = False
+        self.body_size = 0
+
+    def headers_received(
+        self,
+        start_line: httputil.RequestStartLine | httputil.ResponseStartLine,
+        headers: httputil.HTTPHeaders,
+    ) -> Any:
+        return self._admit()
+
+    async def _admit(self) -> None:
+        error = await self._rate_limit_error() or self._declared_size_error()
+        if error is not None:
+            self._reject(error)
+            return
+        if self.stream_request_body:
+            self.request._body_future = Future()
+            await self.execute()  # type: ignore[misc]
+
+    def data_received(self, data: bytes) -> Any:
+        if self.rejected:
+            return None
+        if not self.stream_request_body:
+            # A chunked body declares no length, so it is counted as it comes.
+            self.body_size += len(data)
+            limit = self.ctx.settings.max_body_size
+            if self.body_size > limit:
+                self._reject(_too_large(limit))
+                return None
+        return super().data_received(data)
+
+    def finish(self) -> None:
+        if not self.rejected:
+            super().finish()
+
+    def on_connection_close(self) -> None:
+        if not self.rejected:
+            super().on_connection_close()
+
+    def _reject(self, error: ApiError) -> None:
+        # The reject handler responds without waiting for the body, so Tornado
+        # then closes the connection with the body unread.
+        self.rejected = True
+        self.chunks = bytearray()
+        self.stream_request_body = False
+        self.handler_kwargs = {
+            "ctx": self.ctx,
+            "error": error,
+            "route": self.handler_class.__name__,
+        }
+        self.handler_class = RejectHandler
+        self.path_args = []
+        self.path_kwargs = {}
+        self.execute()
+
+    def _declared_size_error(self) -> ApiError | None:
+        if self.stream_request_body:
+            return None
+        declared = self.request.headers.get("Content-Length")
+        limit = self.ctx.settings.max_body_size
+        if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
+            return _too_large(limit)
+        return None
+
+    async def _rate_limit_error(self) -> ApiError | None:
+        key, limit = self._rate_limit_key()
+        if limit <= 0:
+            return None
+        try:
+            wait = await self.ctx.services["rate_limiter"].hit(key, limit)
+        except (RedisError, OSError) as exc:
+            # A Redis outage admits the request unchecked instead of failing
+            # the API; the failure is logged at most once a minute.
+            _log_limiter_failure(exc)
+            return None
+        if wait is None:
+            return None
+        log.warning("rate limit of %d a minute reached for %s", limit, key)
+        return ApiError(
+            429,
+            f"Too many requests: the limit is {limit} a minute; "
+            f"retry after {wait} seconds.",
+            headers={"Retry-After": str(wait)},
+        )
+
+    def _rate_limit_key(self) -> tuple[str, int]:
+        """Return the counter key of this request and its limit a minute.
+
+        Run-time requests (a valid launch token, the runtime endpoint, the
+        player page) count per attempt, so that a class behind one address
+        is not blocked. Content files without a token count per address
+        against the run-time limit. Everything else counts per address.
+        """
+        settings = self.ctx.settings
+        path = self.request.path
+        if path in _UNLIMITED_PATHS:
+            return "", 0
+        attempt_id = self._launch_token_attempt()
+        if attempt_id is None:
+            match = _ATTEMPT_PATH.match(path)
+            if match:
+                attempt_id = int(match.group(1) or match.group(2))
+        if attempt_id is not None:
+            return f"attempt:{attempt_id}", settings.runtime_rate_limit
+
+        address = client_address(
+            self.request.remote_ip or "",
+            self.request.headers.get("X-Forwarded-For"),
+            self.ctx.services.get("trusted_proxies", ()),
+        )
+        if path.startswith("/content/"):
+            return f"content:{address}", settings.runtime_rate_limit
+        return f"client:{address}", settings.rate_limit
+
+    def _launch_token_attempt(self) -> int | None:
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "launch":
+            values = self.request.query_arguments.get("token")
+            token = values[-1].decode("latin-1") if values else ""
+        if not token:
+            return None
+        tokens: LaunchTokens = self.ctx.services["launch_tokens"]
+        try:
+            return tokens.verify(token.strip())
+        except InvalidLaunchToken:
+            return None
+
+
+_last_limiter_failure = -math.inf
+
+
+def _log_limiter_failure(exc: Exception) -> None:
+    global _last_limiter_failure
+    now = time.monotonic()
+    if now - _last_limiter_failure >= 60:
+        _last_limiter_failure = now
+        log.warning("rate limiter failed, admitting requests unchecked: %s", exc)
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        f"Request body too large: the limit is {limit} bytes; send a smaller body.",
+    )
