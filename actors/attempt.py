@@ -21,6 +21,7 @@ the skipped batches were read-only.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import sys
@@ -36,6 +37,7 @@ from actors.errors import (
     SessionNotFound,
     SessionSuperseded,
 )
+from storage.base import LogRow
 from storage.models import LogEntry
 
 log = logging.getLogger(__name__)
@@ -168,10 +170,14 @@ class AttemptActor:
         self.seq = 0
         self.durable_seq = 0
         self.snapshot_seq = 0
+        # The seq of the snapshot handed to the flusher and not yet written.
+        self.snapshot_queued_seq = 0
         self.stopped = False
         self.last_used = 0.0
         # Set by read-only batches, whose batch_seq only a snapshot keeps.
         self.snapshot_stale = False
+        # Futures of requests waiting for an earlier batch, by session id.
+        self._batch_waiters: dict[str, list[Any]] | None = None
 
     # Sessions
 
@@ -258,7 +264,44 @@ class AttemptActor:
                 self._queue_summary(record)
         record.entry_seq = self.seq
         self._after_state_change(record)
+        if self._batch_waiters and session_id in self._batch_waiters:
+            for future in self._batch_waiters.pop(session_id):
+                if not future.done():
+                    future.set_result(None)
         return BatchOutcome(results, durable and self.seq > self.durable_seq, self.standard)
+
+    async def wait_for_batch(self, session_id: str, batch_seq: int, timeout: float) -> bool:
+        """Wait until the session has applied `batch_seq`; return whether it did in time.
+
+        Requests sent together (a page that closes sends every unsent batch
+        at once) can arrive out of order, so a batch that skips one waits
+        briefly for the missing one instead of failing at once.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            record = self.sessions.get(session_id)
+            if record is None or record.superseded or self.stopped:
+                return False
+            if record.batch_seq >= batch_seq:
+                return True
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            if self._batch_waiters is None:
+                self._batch_waiters = {}
+            future = loop.create_future()
+            self._batch_waiters.setdefault(session_id, []).append(future)
+            try:
+                await asyncio.wait_for(future, left)
+            except TimeoutError:
+                return False
+            finally:
+                waiting = self._batch_waiters.get(session_id)
+                if waiting and future in waiting:
+                    waiting.remove(future)
+                if not waiting:
+                    self._batch_waiters.pop(session_id, None)
 
     def call(self, record: SessionRecord, method: str, args: list[str]) -> list[Any]:
         """Apply one call outside a batch (scorm-api endpoints, start/end_session)."""
@@ -279,7 +322,9 @@ class AttemptActor:
         names = NAMES[self.standard]
         text, _ = runtime.call(names["string"], [str(code)])
         diagnostic, _ = runtime.call(names["diagnostic"], [str(code)])
-        return f"{text}: {diagnostic}" if diagnostic and diagnostic != text else text
+        if not diagnostic or diagnostic.startswith(text):
+            return diagnostic or text
+        return f"{text}: {diagnostic}"
 
     def parse_calls(self, calls: Any) -> list[list[Any]]:
         """Return calls as [method, args] pairs or raise InvalidBatch."""
@@ -379,7 +424,13 @@ class AttemptActor:
         return attempt_summary(self.item_summaries, self.package.sco_ids, utcnow())
 
     def _after_state_change(self, record: SessionRecord) -> None:
-        if record.state == "terminated" and self.open_sessions.get(record.sco_id) == record.id:
+        if record.state != "terminated":
+            return
+        # A terminated session answers only error calls, which an engine
+        # session resumed in the "terminated" state answers the same way, so
+        # its engine session and copy of the CMI data can go.
+        record.runtime = None
+        if self.open_sessions.get(record.sco_id) == record.id:
             del self.open_sessions[record.sco_id]
 
     def _supersede(self, sco_id: str) -> None:
@@ -409,32 +460,55 @@ class AttemptActor:
 
     # Replay and snapshots
 
-    def replay(self, entries: Iterable[LogEntry]) -> None:
-        """Apply stored log entries in order, as the calls that made them did."""
-        for entry in entries:
-            payload = codec.decode_payload(entry.payload)
-            if entry.kind == "open":
+    def replay(self, entries: Iterable[LogRow]) -> None:
+        """Apply stored log entries in order, as the calls that made them did.
+
+        `entries` are LogRow tuples, as `Store.read_log_rows` returns them.
+        """
+        # Activation replays up to 10,000 entries, so the loop keeps its
+        # lookups in local variables and applies the CMI changes inline, as
+        # `_apply_changes` does.
+        decode = codec.decode_payload
+        intern = sys.intern
+        items = self.items
+        sessions = self.sessions
+        epoch = self.epoch
+        seq = self.seq
+        for seq, entry_epoch, item, session, kind, data in entries:
+            payload = decode(data)
+            if kind == "open":
                 opening = payload["o"]
-                record = SessionRecord(entry.session, entry.item,
-                                       opening["mode"], opening["credit"])
-                self._supersede(entry.item)
+                record = SessionRecord(session, item, opening["mode"], opening["credit"])
+                self._supersede(item)
                 self._add_session(record)
             else:
-                record = self.sessions.get(entry.session)
+                record = sessions.get(session)
                 if record is None:
                     # An ended session that was pruned: only its CMI changes matter.
-                    record = SessionRecord(entry.session, entry.item, "normal", "credit")
-            record.state = payload["s"]
+                    record = SessionRecord(session, item, "normal", "credit")
+            state = record.state = payload["s"]
             if "b" in payload:
                 record.batch_seq = payload["b"]
                 # Decoded below, once per session: only the last batch's results matter.
                 record.results = payload["x"]
-            record.entry_seq = entry.seq
-            self._apply_changes(entry.item, payload.get("d") or {})
-            self._after_state_change(record)
-            self.seq = entry.seq
-            self.epoch = max(self.epoch, entry.epoch)
-        for record in self.sessions.values():
+            record.entry_seq = seq
+            cmi = items.get(item)
+            if cmi is None:
+                cmi = items[item] = {}
+            changes = payload.get("d")
+            if changes:
+                for element, value in changes.items():
+                    if value is None:
+                        cmi.pop(element, None)
+                    else:
+                        cmi[intern(element)] = value
+            if state == "terminated":
+                self._after_state_change(record)
+            if entry_epoch > epoch:
+                epoch = entry_epoch
+        self.seq = seq
+        self.epoch = epoch
+        for record in sessions.values():
             if isinstance(record.results, bytes):
                 record.results = codec.decode_calls(record.results)[1]
         self.durable_seq = self.seq

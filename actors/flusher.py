@@ -1,8 +1,9 @@
 """The flusher: group commit of every actor's pending log entries.
 
 Actors hand their new log entries (and the attempt summary that changed with
-them) to the flusher without waiting. The flusher writes everything pending in
-one `Store.append_log` call:
+them) to the flusher without waiting; a snapshot is handed over the same way.
+The flusher writes everything pending in one `Store.append_log` call, so a
+snapshot costs no round trip of its own:
 
 - every `flush_interval_ms`, or at once when `flush_max_entries` are pending;
 - at once when a caller waits for durability (`wait_durable`, used by Commit,
@@ -32,16 +33,17 @@ from actors import metrics
 from actors.errors import ActorStopped, NotDurable
 from storage.base import Store
 from storage.errors import LogConflict
-from storage.models import LogEntry
+from storage.models import LogEntry, Snapshot
 
 log = logging.getLogger(__name__)
 
 
 class LogOwner(Protocol):
-    """The part of an actor that the flusher uses: its id and its durable position."""
+    """The part of an actor that the flusher uses: its id and its durable positions."""
 
     attempt_id: int
     durable_seq: int
+    snapshot_seq: int
 
 
 Waiter = tuple[int, "asyncio.Future[None]"]
@@ -71,6 +73,7 @@ class Flusher:
         self._entries: list[LogEntry] = []
         self._owners: list[LogOwner] = []
         self._summaries: dict[int, dict[str, Any]] = {}
+        self._snapshots: dict[int, tuple[LogOwner, Snapshot]] = {}
         self._waiters: list[Waiter] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -126,6 +129,10 @@ class Flusher:
         if len(self._entries) >= self.max_entries or self.interval == 0:
             self._wake.set()
 
+    def add_snapshot(self, owner: LogOwner, snapshot: Snapshot) -> None:
+        """Queue a snapshot for the next write; a newer one replaces a queued one."""
+        self._snapshots[owner.attempt_id] = (owner, snapshot)
+
     def wait_durable(self, attempt_id: int) -> asyncio.Future[None]:
         """Return a future that resolves when everything queued so far is written.
 
@@ -147,6 +154,7 @@ class Flusher:
         self._entries = [entry for entry, _ in kept]
         self._owners = [owner for _, owner in kept]
         self._summaries.pop(attempt_id, None)
+        self._snapshots.pop(attempt_id, None)
 
     # The write loop
 
@@ -155,7 +163,7 @@ class Flusher:
         while True:
             await self._wait_for_work()
             self._wake.clear()
-            if not self._entries and not self._waiters and not self._summaries:
+            if not (self._entries or self._waiters or self._summaries or self._snapshots):
                 if self._stopping:
                     return
                 continue
@@ -183,13 +191,18 @@ class Flusher:
     async def flush_once(self) -> bool:
         """Write what is pending now in one `append_log`; return whether it succeeded."""
         entries, owners = self._entries, self._owners
-        summaries, waiters = self._summaries, self._waiters
+        summaries, waiters, snapshots = self._summaries, self._waiters, self._snapshots
         self._entries, self._owners, self._summaries, self._waiters = [], [], {}, []
+        self._snapshots = {}
         self.writing = True
         started = time.perf_counter()
         try:
-            await self.store.append_log(entries, summaries)
+            await self.store.append_log(
+                entries, summaries, [snapshot for _, snapshot in snapshots.values()]
+            )
         except LogConflict as exc:
+            snapshots.pop(exc.attempt_id, None)
+            self._snapshots = {**snapshots, **self._snapshots}
             self._requeue_without(exc.attempt_id, entries, owners, summaries, waiters)
             self.on_conflict(exc.attempt_id)
             log.warning("log conflict on attempt %d, seq %d: actor stopped", exc.attempt_id, exc.seq)
@@ -197,6 +210,7 @@ class Flusher:
         except Exception as exc:  # noqa: BLE001 - any store failure is retried
             self.failures += 1
             self._requeue(entries, owners, summaries)
+            self._snapshots = {**snapshots, **self._snapshots}
             self._fail_waiters(waiters, None, exc)
             log.warning(
                 "append_log of %d log entries failed (failure %d), retrying: %s",
@@ -211,6 +225,9 @@ class Flusher:
             metrics.FLUSH_SECONDS.observe(time.perf_counter() - started)
 
         self._mark_durable(entries, owners)
+        for owner, snapshot in snapshots.values():
+            owner.snapshot_seq = max(owner.snapshot_seq, snapshot.seq)
+        metrics.SNAPSHOTS_WRITTEN.inc(len(snapshots))
         for _, future in waiters:
             if not future.done():
                 future.set_result(None)

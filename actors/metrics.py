@@ -15,6 +15,10 @@ STORE_WRITES = Counter(
     "Store round trips of the actor runtime, by kind (append_log, snapshot).",
     ["kind"],
 )
+SNAPSHOTS_WRITTEN = Counter(
+    "scorm_snapshots_written_total",
+    "Actor snapshots written, whether with a log flush or on their own.",
+)
 LOG_ENTRIES_WRITTEN = Counter(
     "scorm_log_entries_written_total", "Run-time log entries made durable."
 )

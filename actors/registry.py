@@ -31,6 +31,8 @@ from storage.models import Package, Snapshot, utcnow
 log = logging.getLogger(__name__)
 
 STANDARDS = {"SCORM 1.2": "1.2"}
+# Log entries after the last snapshot that make the next flush carry a new one.
+SNAPSHOT_EVERY_ENTRIES = 1000
 
 
 class ActorRegistry:
@@ -158,15 +160,15 @@ class ActorRegistry:
         snapshot = await store.get_snapshot(attempt_id)
         if snapshot is not None:
             actor.restore(codec.decode_snapshot(snapshot.data), snapshot.seq)
-        entries = await store.read_log(attempt_id, actor.seq)
+        entries = await store.read_log_rows(attempt_id, actor.seq)
         expected = actor.seq + 1
-        for entry in entries:
-            if entry.seq != expected:
+        for seq, _, _, _, _, _ in entries:
+            if seq != expected:
                 log.error(
                     "log of attempt %d has a gap: seq %d follows %d",
-                    attempt_id, entry.seq, expected - 1,
+                    attempt_id, seq, expected - 1,
                 )
-            expected = entry.seq + 1
+            expected = seq + 1
         actor.replay(entries)
         # A new epoch fences the entries of this activation from a stale owner's.
         actor.epoch += 1
@@ -187,23 +189,35 @@ class ActorRegistry:
             return
         await self.flusher.wait_durable(actor.attempt_id)
 
-    def snapshot_soon(self, actor: AttemptActor) -> None:
-        """Write a snapshot in the background (after Terminate) when all is durable."""
-        if actor.seq == actor.durable_seq and actor.seq > actor.snapshot_seq:
-            self._spawn(self._write_snapshot(actor))
+    def snapshot_if_long(self, actor: AttemptActor) -> None:
+        """Queue a snapshot once the log since the last one is long.
+
+        Snapshots ride along with the next log flush, so this costs an
+        encoding and no store round trip. It bounds the log that an
+        activation after a crash replays.
+        """
+        since = actor.seq - max(actor.snapshot_seq, actor.snapshot_queued_seq)
+        if since >= SNAPSHOT_EVERY_ENTRIES and not actor.stopped:
+            self._queue_snapshot(actor)
+
+    def _queue_snapshot(self, actor: AttemptActor) -> None:
+        # The state is taken now, after the entries it reflects were queued, so
+        # the snapshot is written with them or after them, never before.
+        data = codec.encode_snapshot(actor.snapshot_state())
+        actor.snapshot_stale = False
+        actor.snapshot_queued_seq = actor.seq
+        self.flusher.add_snapshot(actor, Snapshot(actor.attempt_id, actor.seq, data, utcnow()))
 
     async def _write_snapshot(self, actor: AttemptActor) -> None:
         seq = actor.seq
-        data = codec.encode_snapshot(actor.snapshot_state())
-        actor.snapshot_stale = False
+        self._queue_snapshot(actor)
         try:
-            await self.store.put_snapshot(Snapshot(actor.attempt_id, seq, data, utcnow()))
-        except Exception as exc:  # noqa: BLE001 - the log still has everything
+            await self.flusher.wait_durable(actor.attempt_id)
+        except (NotDurable, ActorStopped) as exc:
+            # The log contains every change, so activation still works from an
+            # older snapshot. The failed snapshot stays queued for the next flush.
             log.warning("snapshot of attempt %d at seq %d failed: %s", actor.attempt_id, seq, exc)
             actor.snapshot_stale = True
-            return
-        metrics.SNAPSHOT_WRITES.inc()
-        actor.snapshot_seq = max(actor.snapshot_seq, seq)
 
     # Passivation
 
@@ -247,15 +261,31 @@ class ActorRegistry:
             await self._write_snapshot(actor)
 
     async def passivate_idle(self) -> int:
-        """Passivate actors unused for `actor_idle_timeout` seconds; return how many."""
-        limit = self.clock() - self.settings.actor_idle_timeout
-        idle = [a.attempt_id for a in self._actors.values() if a.last_used <= limit]
-        for attempt_id in idle:
-            await self.passivate(attempt_id)
+        """Passivate idle actors and return how many.
+
+        An actor goes after `actor_idle_timeout` seconds unused, or after
+        `ended_actor_timeout` seconds when none of its sessions is open: its
+        SCOs have terminated, so a learner comes back, if at all, with a new
+        session, which an activation serves as well as memory does.
+        """
+        now = self.clock()
+        idle_limit = now - self.settings.actor_idle_timeout
+        ended_limit = now - self._ended_timeout()
+        idle = [
+            actor.attempt_id
+            for actor in self._actors.values()
+            if actor.last_used <= idle_limit
+            or (not actor.open_sessions and actor.last_used <= ended_limit)
+        ]
+        if idle:
+            await asyncio.gather(*(self.passivate(attempt_id) for attempt_id in idle))
         return len(idle)
 
+    def _ended_timeout(self) -> float:
+        return min(self.settings.ended_actor_timeout, self.settings.actor_idle_timeout)
+
     async def _idle_loop(self) -> None:
-        period = max(1.0, min(self.settings.actor_idle_timeout / 4, 30.0))
+        period = max(1.0, min(self._ended_timeout() / 4, 30.0))
         while True:
             await asyncio.sleep(period)
             try:

@@ -103,6 +103,9 @@ OPTIONS: tuple[Option, ...] = (
            "own limit is 4096, which many SCOs exceed"),
     Option("actor_idle_timeout", "--actor-idle-timeout", float,
            "seconds an idle attempt stays in memory before it is passivated"),
+    Option("ended_actor_timeout", "--ended-actor-timeout", float,
+           "seconds an idle attempt with no open session (its SCOs have "
+           "terminated) stays in memory; at most --actor-idle-timeout"),
     Option("max_active_actors", "--max-active-actors", int,
            "most attempts kept in memory at once; beyond it, attempts are "
            "passivated"),
@@ -198,6 +201,7 @@ def check_settings(settings: Settings) -> None:
         raise ValueError(f"invalid port {settings.port}; use 0 to 65535")
     non_negative = (
         "rate_limit", "runtime_rate_limit", "flush_interval_ms", "actor_idle_timeout",
+        "ended_actor_timeout",
     )
     for name in non_negative:
         if getattr(settings, name) < 0:
@@ -271,8 +275,14 @@ def read_admin_password(environ: Mapping[str, str]) -> str:
 
     password = environ.get(PASSWORD_ENV)
     if password is None:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Password (again): ") != password:
+        try:
+            password = getpass.getpass("Password: ")
+            again = getpass.getpass("Password (again): ")
+        except EOFError:
+            raise ValueError(
+                f"no password given; set {PASSWORD_ENV} or run the command in a terminal"
+            ) from None
+        if again != password:
             raise ValueError("the two passwords differ; run the command again")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"the password is too short; use at least {MIN_PASSWORD_LENGTH} characters")

@@ -40,6 +40,7 @@ class Settings:
     # Run-time
     scorm12_suspend_data_max: int = 64000
     actor_idle_timeout: float = 600.0
+    ended_actor_timeout: float = 30.0
     max_active_actors: int = 100_000
     flush_interval_ms: int = 200
     flush_max_entries: int = 5000

@@ -7,6 +7,7 @@ registry, so `GET /metrics` serves them all.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import tornado.web
 from prometheus_client import Counter, Histogram
@@ -37,8 +38,9 @@ def record_request(handler: tornado.web.RequestHandler) -> None:
     method = handler.request.method or ""
     status = handler.get_status()
     seconds = handler.request.request_time()
-    REQUESTS.labels(route, method, str(status)).inc()
-    REQUEST_SECONDS.labels(route, method).observe(seconds)
+    counter, histogram = _children(route, method, status)
+    counter.inc()
+    histogram.observe(seconds)
 
     if status < 400:
         level = logging.INFO
@@ -46,12 +48,30 @@ def record_request(handler: tornado.web.RequestHandler) -> None:
         level = logging.WARNING
     else:
         level = logging.ERROR
-    access_log.log(
-        level,
-        "%d %s %s (%s) %.2fms",
-        status,
-        method,
-        handler.request.path,
-        handler.request.remote_ip,
-        seconds * 1000,
-    )
+    if access_log.isEnabledFor(level):
+        access_log.log(
+            level,
+            "%d %s %s (%s) %.2fms",
+            status,
+            method,
+            handler.request.path,
+            handler.request.remote_ip,
+            seconds * 1000,
+        )
+
+
+# Metric children by (route, method, status): `labels()` builds a key and
+# takes a lock on every call, which a busy server does thousands of times a
+# second for the same few label sets.
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _children(route: str, method: str, status: int) -> tuple[Any, Any]:
+    key = (route, method, status)
+    found = _CHILDREN.get(key)
+    if found is None:
+        found = _CHILDREN[key] = (
+            REQUESTS.labels(route, method, str(status)),
+            REQUEST_SECONDS.labels(route, method),
+        )
+    return found

@@ -77,6 +77,10 @@ class MemoryRateLimiter:
         self._previous: dict[str, int] = {}
 
     async def hit(self, key: str, limit: int) -> int | None:
+        return self.hit_now(key, limit)
+
+    def hit_now(self, key: str, limit: int) -> int | None:
+        """`hit` without a coroutine, for callers on the hot path."""
         now = self._clock()
         window, offset = divmod(now, WINDOW_SECONDS)
         self._roll(int(window))

@@ -25,7 +25,7 @@ from typing import Any
 
 from storage.base import Store
 from storage.errors import StoreError, StoreUnavailable
-from storage.models import LogEntry
+from storage.models import LogEntry, Snapshot
 
 
 class FaultyStore:
@@ -86,6 +86,7 @@ class FaultyStore:
         self,
         entries: Sequence[LogEntry],
         summaries: Mapping[int, Mapping[str, Any]] = {},
+        snapshots: Sequence[Snapshot] = (),
     ) -> None:
         self.append_calls += 1
         if self._release is not None:
@@ -95,11 +96,11 @@ class FaultyStore:
         if self._failures_left > 0:
             self._failures_left -= 1
             if self._fail_after_write:
-                await self.store.append_log(entries, summaries)
+                await self.store.append_log(entries, summaries, snapshots)
             raise self._error or StoreUnavailable(
                 f"injected failure of append_log ({len(entries)} entries)"
             )
-        await self.store.append_log(entries, summaries)
+        await self.store.append_log(entries, summaries, snapshots)
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self.store, name)

@@ -39,6 +39,7 @@ from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
+from storage.base import LogRow
 from storage.errors import DuplicateUsername, NotFound, StoreUnavailable
 from storage.models import (
     ATTEMPT_SUMMARY_FIELDS,
@@ -526,19 +527,29 @@ class MongoStore:
         self,
         entries: Sequence[LogEntry],
         summaries: Mapping[int, Mapping[str, Any]] = {},
+        snapshots: Sequence[Snapshot] = (),
     ) -> None:
-        if not entries and not summaries:
+        if not entries and not summaries and not snapshots:
             return
         for fields in summaries.values():
             check_fields("attempt", fields, ATTEMPT_SUMMARY_FIELDS)
+        for snapshot in snapshots:
+            if snapshot.written_at.tzinfo is None:
+                raise ValueError("naive written_at given; pass an aware UTC datetime")
         raise_repeated_seq(entries)
-        await self._require_attempts({entry.attempt_id for entry in entries} | set(summaries))
+        await self._require_attempts(
+            {entry.attempt_id for entry in entries}
+            | set(summaries)
+            | {snapshot.attempt_id for snapshot in snapshots}
+        )
 
         documents = [dataclasses.asdict(entry) for entry in entries]
         if self.supports_transactions:
-            await self._append_in_transaction(entries, documents, summaries)
+            await self._append_in_transaction(entries, documents, summaries, snapshots)
         else:
             await self._append_without_transaction(entries, documents, summaries)
+            for snapshot in snapshots:
+                await self.put_snapshot(snapshot)
 
     async def _require_attempts(self, attempt_ids: set[int]) -> None:
         found = await self._database().attempts.distinct(
@@ -553,6 +564,7 @@ class MongoStore:
         entries: Sequence[LogEntry],
         documents: list[dict[str, Any]],
         summaries: Mapping[int, Mapping[str, Any]],
+        snapshots: Sequence[Snapshot],
     ) -> None:
         async def write(session: AsyncClientSession) -> None:
             if documents:
@@ -561,6 +573,8 @@ class MongoStore:
                 await self._update(
                     "attempts", "attempt", attempt_id, fields, ATTEMPT_SUMMARY_FIELDS, session
                 )
+            if snapshots:
+                await self._replace_older_snapshots(snapshots, session)
 
         try:
             async with self._database().client.start_session() as session:
@@ -586,6 +600,33 @@ class MongoStore:
         for attempt_id, fields in summaries.items():
             await self._update("attempts", "attempt", attempt_id, fields, ATTEMPT_SUMMARY_FIELDS)
 
+    async def _replace_older_snapshots(
+        self, snapshots: Sequence[Snapshot], session: AsyncClientSession
+    ) -> None:
+        # A duplicate key error aborts the whole transaction, so the stored
+        # seqs are read first. A concurrent writer makes the transaction
+        # conflict, and `with_transaction` then runs it again.
+        ids = [snapshot.attempt_id for snapshot in snapshots]
+        stored = {
+            document["_id"]: document["seq"]
+            async for document in self._db.snapshots.find(
+                {"_id": {"$in": ids}}, {"seq": True}, session=session
+            )
+        }
+        for snapshot in snapshots:
+            if stored.get(snapshot.attempt_id, -1) > snapshot.seq:
+                continue
+            await self._db.snapshots.replace_one(
+                {"_id": snapshot.attempt_id},
+                {
+                    "seq": snapshot.seq,
+                    "data": bytes(snapshot.data),
+                    "written_at": snapshot.written_at,
+                },
+                upsert=True,
+                session=session,
+            )
+
     async def _delete_entries(self, entries: Sequence[LogEntry]) -> None:
         if not entries:
             return
@@ -603,6 +644,18 @@ class MongoStore:
             {"attempt_id": attempt_id, "seq": {"$gt": after_seq}}, {"_id": False}
         ).sort("seq", ASCENDING)
         return [LogEntry(**doc) for doc in await cursor.to_list()]
+
+    @translate_errors
+    async def read_log_rows(self, attempt_id: int, after_seq: int = 0) -> list[LogRow]:
+        fields = ("seq", "epoch", "item", "session", "kind", "payload")
+        cursor = self._database().log.find(
+            {"attempt_id": attempt_id, "seq": {"$gt": after_seq}},
+            {"_id": False, **dict.fromkeys(fields, True)},
+        ).sort("seq", ASCENDING)
+        return [
+            (doc["seq"], doc["epoch"], doc["item"], doc["session"], doc["kind"], doc["payload"])
+            for doc in await cursor.to_list()
+        ]
 
     @translate_errors
     async def put_snapshot(self, snapshot: Snapshot) -> None:

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 from storage import sqlite_queries as queries
 from storage import sqlite_rows as rows
+from storage.base import LogRow
 from storage.errors import StoreError, StoreUnavailable
 from storage.models import (
     Attempt,
@@ -449,36 +450,38 @@ class SQLiteStore:
         self,
         entries: Sequence[LogEntry],
         summaries: Mapping[int, Mapping[str, Any]] = {},
+        snapshots: Sequence[Snapshot] = (),
     ) -> None:
-        if not entries and not summaries:
+        if not entries and not summaries and not snapshots:
             return
         log_rows = [rows.log_row(entry) for entry in entries]
         columns = {
             attempt_id: rows.encode_fields("attempt", fields, rows.ATTEMPT_FIELDS)
             for attempt_id, fields in summaries.items()
         }
-        await self._write(queries.append_log, entries, log_rows, columns)
+        snapshot_rows = [_snapshot_row(snapshot) for snapshot in snapshots]
+        await self._write(queries.append_log, entries, log_rows, columns, snapshot_rows)
 
     async def read_log(self, attempt_id: int, after_seq: int = 0) -> list[LogEntry]:
-        found = await self._read(
-            queries.fetch_all,
-            f"SELECT {rows.LOG_COLUMNS} FROM log"
-            " WHERE attempt_id = ? AND seq > ? ORDER BY seq",
-            (attempt_id, after_seq),
-        )
-        return [rows.log_entry_from_row(row) for row in found]
+        return await self._read(rows.fetch_log_entries, attempt_id, after_seq)
+
+    async def read_log_rows(self, attempt_id: int, after_seq: int = 0) -> list[LogRow]:
+        return await self._read(rows.fetch_log_rows, attempt_id, after_seq)
 
     async def put_snapshot(self, snapshot: Snapshot) -> None:
-        values = (
-            snapshot.attempt_id,
-            snapshot.seq,
-            bytes(snapshot.data),
-            rows.encode_time(snapshot.written_at),
-        )
-        await self._write(queries.upsert_snapshot, values)
+        await self._write(queries.upsert_snapshot, _snapshot_row(snapshot))
 
     async def get_snapshot(self, attempt_id: int) -> Snapshot | None:
         row = await self._read(
             queries.fetch_one, "SELECT * FROM snapshots WHERE attempt_id = ?", (attempt_id,)
         )
         return rows.snapshot_from_row(row) if row else None
+
+
+def _snapshot_row(snapshot: Snapshot) -> tuple[Any, ...]:
+    return (
+        snapshot.attempt_id,
+        snapshot.seq,
+        bytes(snapshot.data),
+        rows.encode_time(snapshot.written_at),
+    )

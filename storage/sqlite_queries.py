@@ -195,8 +195,10 @@ def append_log(
     entries: Sequence[LogEntry],
     log_rows: list[tuple[Any, ...]],
     summaries: Mapping[int, Mapping[str, Any]],
+    snapshot_rows: Sequence[tuple[Any, ...]] = (),
 ) -> None:
     attempt_ids = {entry.attempt_id for entry in entries} | set(summaries)
+    attempt_ids.update(row[0] for row in snapshot_rows)
     require_attempts(conn, attempt_ids)
     try:
         conn.executemany(
@@ -208,6 +210,8 @@ def append_log(
         conn.execute("ROLLBACK")
         raise find_log_conflict(conn, entries) from error
     update_summaries(conn, summaries)
+    for values in snapshot_rows:
+        upsert_snapshot(conn, values)
 
 
 def update_summaries(

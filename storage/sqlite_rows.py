@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from storage.base import LogRow
 from storage.models import (
     ATTEMPT_SUMMARY_FIELDS,
     Attempt,
@@ -194,17 +195,33 @@ def log_row(entry: LogEntry) -> tuple[Any, ...]:
     )
 
 
-def log_entry_from_row(row: sqlite3.Row) -> LogEntry:
-    return LogEntry(
-        attempt_id=row["attempt_id"],
-        seq=row["seq"],
-        epoch=row["epoch"],
-        item=row["item"],
-        session=row["session"],
-        time=row["time"],
-        kind=row["kind"],
-        payload=row["payload"],
-    )
+LOG_ENTRY_SELECT = (
+    "SELECT seq, epoch, item, session, time, kind, payload FROM log"
+    " WHERE attempt_id = ? AND seq > ? ORDER BY seq"
+)
+LOG_ROW_SELECT = (
+    "SELECT seq, epoch, item, session, kind, payload FROM log"
+    " WHERE attempt_id = ? AND seq > ? ORDER BY seq"
+)
+
+
+def fetch_log_entries(
+    conn: sqlite3.Connection, attempt_id: int, after_seq: int
+) -> list[LogEntry]:
+    """Read the log entries of an attempt with `seq > after_seq`, in seq order."""
+    cursor = conn.cursor()
+    # Plain tuples and positional arguments: a sqlite3.Row per entry and
+    # keyword arguments took about a third longer for 10,000 entries.
+    cursor.row_factory = None
+    cursor.execute(LOG_ENTRY_SELECT, (attempt_id, after_seq))
+    return [LogEntry(attempt_id, *row) for row in cursor]
+
+
+def fetch_log_rows(conn: sqlite3.Connection, attempt_id: int, after_seq: int) -> list[LogRow]:
+    """Read the log of an attempt after `after_seq` as `Store.read_log_rows` returns it."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return cursor.execute(LOG_ROW_SELECT, (attempt_id, after_seq)).fetchall()
 
 
 def snapshot_from_row(row: sqlite3.Row) -> Snapshot:

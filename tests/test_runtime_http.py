@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from typing import Any
@@ -110,6 +111,44 @@ async def test_batch_retry_and_gap(api, ctx, attempt_id):
     assert body_of(retry) == body_of(answer)
     assert gap.code == 409
     assert body_of(gap)["expected_batch_seq"] == 2
+
+
+@pytest.mark.gen_test
+async def test_batches_arriving_out_of_order_both_apply(api, ctx, attempt_id):
+    session_id = await open_session(api, ctx, attempt_id)
+    path = f"/api/attempts/{attempt_id}/runtime/"
+    first = {"session_id": session_id, "batch_seq": 1,
+             "calls": calls(("Initialize", [""]), ("SetValue", ["cmi.location", "a"]))}
+    second = {"session_id": session_id, "batch_seq": 2,
+              "calls": calls(("SetValue", ["cmi.suspend_data", "b"]), ("Commit", [""]))}
+
+    # The second batch reaches the server first, as keep-alive requests of a
+    # closing page may.
+    early = asyncio.ensure_future(api.post(path, second, headers=launch(ctx, attempt_id)))
+    await asyncio.sleep(0.2)
+    late = await api.post(path, first, headers=launch(ctx, attempt_id))
+    early_response = await early
+    cmi = body_of(await api.get(f"/api/attempts/{attempt_id}/cmi/",
+                                headers=launch(ctx, attempt_id)))["items"]["sco-1"]
+
+    assert late.code == 200, late.body
+    assert early_response.code == 200, early_response.body
+    assert body_of(early_response)["results"][1] == {"return": "true", "error_code": 0}
+    assert cmi["cmi.location"] == "a"
+    assert cmi["cmi.suspend_data"] == "b"
+
+
+@pytest.mark.gen_test
+async def test_batch_far_ahead_rejected_at_once(api, ctx, attempt_id):
+    session_id = await open_session(api, ctx, attempt_id)
+    batch = {"session_id": session_id, "batch_seq": 40,
+             "calls": calls(("Initialize", [""]))}
+
+    response = await api.post(f"/api/attempts/{attempt_id}/runtime/", batch,
+                              headers=launch(ctx, attempt_id))
+
+    assert response.code == 409
+    assert body_of(response)["expected_batch_seq"] == 1
 
 
 @pytest.mark.gen_test

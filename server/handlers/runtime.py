@@ -29,6 +29,7 @@ from actors.registry import ActorRegistry
 from server.context import AppContext
 from server.errors import ApiError
 from server.handlers.base import BaseHandler
+from server.handlers.fields import body_int, path_id, query_int, shown_id
 from server.launch import InvalidLaunchToken, LaunchTokens
 from server.serializers import attempt_json
 
@@ -37,8 +38,12 @@ log = logging.getLogger(__name__)
 MODES = frozenset({"normal", "browse", "review"})
 CREDITS = frozenset({"credit", "no-credit"})
 RETRY_HEADERS = {"Retry-After": "1"}
-# Stores keep ids as signed 64-bit integers; a larger id names no attempt.
-MAX_ID = 2**63 - 1
+# A page that closes sends its unsent batches at once, and they may arrive out
+# of order: a batch that skips at most this many waits for the missing ones.
+MAX_REORDERED_BATCHES = 16
+# The largest integer a browser's JavaScript counts exactly (2**53 - 1).
+MAX_BATCH_SEQ = 2**53 - 1
+REORDER_WAIT_SECONDS = 2.0
 
 
 class RuntimeHandler(BaseHandler):
@@ -46,8 +51,6 @@ class RuntimeHandler(BaseHandler):
 
     async def actor_for(self, attempt_id: int) -> AttemptActor:
         """Return the attempt's actor if the caller may drive the attempt."""
-        if attempt_id > MAX_ID:
-            raise ApiError(404, f"Attempt {attempt_id} not found.")
         launch_attempt = self._launch_token_attempt()
         registry: ActorRegistry = self.ctx.actors
         if launch_attempt is not None:
@@ -127,7 +130,7 @@ class SessionsHandler(RuntimeHandler):
     """POST /api/attempts/{id}/sessions/: open a session (a launch) of a SCO."""
 
     async def post(self, attempt_id: str) -> None:
-        actor = await self.actor_for(int(attempt_id))
+        actor = await self.actor_for(path_id(attempt_id, "Attempt"))
         sco_id, mode, credit = read_session_options(self.json_body())
         record = actor.open_session(sco_id, mode, credit)
         await self.wait_durable(actor)
@@ -146,16 +149,29 @@ class BatchHandler(RuntimeHandler):
     """POST /api/attempts/{id}/runtime/: run a batch of API calls of one session."""
 
     async def post(self, attempt_id: str) -> None:
-        actor = await self.actor_for(int(attempt_id))
-        body = self.json_body(accept_text_plain=True)
+        actor = await self.actor_for(path_id(attempt_id, "Attempt"))
+        body = self.json_body(accept_text_plain=True, allow_surrogates=True)
         session_id = body.get("session_id")
         batch_seq = body.get("batch_seq")
         if not isinstance(session_id, str) or not session_id:
             raise ApiError(400, "Missing or invalid 'session_id': send the id from /sessions/.")
-        if type(batch_seq) is not int or batch_seq < 1:
-            raise ApiError(400, f"Invalid 'batch_seq' {batch_seq!r}: send an integer from 1.")
+        if type(batch_seq) is not int or not 1 <= batch_seq <= MAX_BATCH_SEQ:
+            raise ApiError(
+                400,
+                f"Invalid 'batch_seq' {shown_id(batch_seq)}: "
+                f"send an integer from 1 to {MAX_BATCH_SEQ}.",
+            )
 
-        outcome = actor.run_batch(session_id, batch_seq, body.get("calls"))
+        try:
+            outcome = actor.run_batch(session_id, batch_seq, body.get("calls"))
+        except BatchSeqGap as gap:
+            if not 0 < batch_seq - gap.expected < MAX_REORDERED_BATCHES:
+                raise
+            if not await actor.wait_for_batch(session_id, batch_seq - 1, REORDER_WAIT_SECONDS):
+                raise
+            if self.ctx.actors.lookup(actor.attempt_id) is not actor:
+                raise ActorStopped(actor.attempt_id) from None
+            outcome = actor.run_batch(session_id, batch_seq, body.get("calls"))
         if outcome.wait or (self.ctx.actors.write_through and actor.seq > actor.durable_seq):
             try:
                 await self.wait_durable(actor)
@@ -165,7 +181,7 @@ class BatchHandler(RuntimeHandler):
                     "results": _failed_commits(body["calls"], outcome.results, actor.standard),
                 }
                 raise
-            self.ctx.actors.snapshot_soon(actor)
+        self.ctx.actors.snapshot_if_long(actor)
         self.write_json({"batch_seq": batch_seq, "results": _result_objects(outcome.results)})
 
 
@@ -173,8 +189,8 @@ class SetValueHandler(RuntimeHandler):
     """POST /api/scorm-api/set_value/: SetValue on the attempt's open session."""
 
     async def post(self) -> None:
-        body = self.json_body()
-        attempt_id = _attempt_id(body.get("attempt_id"))
+        body = self.json_body(allow_surrogates=True)
+        attempt_id = body_int(body, "attempt_id")
         element, value = body.get("element_id"), body.get("value")
         if not isinstance(element, str) or not element:
             raise ApiError(400, "Missing or invalid 'element_id': send a CMI element name.")
@@ -188,6 +204,7 @@ class SetValueHandler(RuntimeHandler):
         result, code = actor.call(record, NAMES[actor.standard]["set"], [element, value])
         if self.ctx.actors.write_through:
             await self.wait_durable(actor)
+        self.ctx.actors.snapshot_if_long(actor)
         if code:
             raise ApiError(400, actor.describe_error(record, code), error_code=code)
         self.write_json({"result": result, "error_code": 0})
@@ -197,7 +214,8 @@ class GetValueHandler(RuntimeHandler):
     """GET /api/scorm-api/get_value/: GetValue on the attempt's open session."""
 
     async def get(self) -> None:
-        attempt_id = _attempt_id(self.get_query_argument("attempt_id", None))
+        attempt_id = query_int(self, "attempt_id", required=True)
+        assert attempt_id is not None
         element = self.get_query_argument("element_id", "")
         if not element:
             raise ApiError(400, "Missing 'element_id': send a CMI element name.")
@@ -214,7 +232,7 @@ class StartSessionHandler(RuntimeHandler):
     """POST /api/attempts/{id}/start_session/: open a session and Initialize it."""
 
     async def post(self, attempt_id: str) -> None:
-        actor = await self.actor_for(int(attempt_id))
+        actor = await self.actor_for(path_id(attempt_id, "Attempt"))
         body = self.json_body() if self.request.body else {}
         sco_id, mode, credit = read_session_options(body)
         record = actor.open_session(sco_id, mode, credit)
@@ -235,14 +253,13 @@ class EndSessionHandler(StartSessionHandler):
     """POST /api/attempts/{id}/end_session/: Terminate the open session."""
 
     async def post(self, attempt_id: str) -> None:
-        actor = await self.actor_for(int(attempt_id))
+        actor = await self.actor_for(path_id(attempt_id, "Attempt"))
         body = self.json_body() if self.request.body else {}
         record = actor.open_record(body.get("sco_id"), "end")
         result, code = actor.call(record, NAMES[actor.standard]["end"], [""])
         if code:
             raise ApiError(400, actor.describe_error(record, code), error_code=code)
         await self.wait_durable(actor)
-        self.ctx.actors.snapshot_soon(actor)
         await self._write_attempt(actor.attempt_id)
 
 
@@ -250,9 +267,14 @@ class CmiHandler(RuntimeHandler):
     """GET /api/attempts/{id}/cmi/: the CMI state of every item with state."""
 
     async def get(self, attempt_id: str) -> None:
-        actor = await self.actor_for(int(attempt_id))
-        items = {sco: dict(cmi) for sco, cmi in actor.items.items() if cmi}
+        actor = await self.actor_for(path_id(attempt_id, "Attempt"))
+        items = {sco: _data_model_only(cmi) for sco, cmi in actor.items.items() if cmi}
         self.write_json({"attempt_id": actor.attempt_id, "items": items})
+
+
+def _data_model_only(cmi: dict[str, str]) -> dict[str, str]:
+    # The engine keeps its session bookkeeping under "lms.", outside the data model.
+    return {key: value for key, value in cmi.items() if not key.startswith("lms.")}
 
 
 class DataModelHandler(BaseHandler):
@@ -276,19 +298,11 @@ def read_session_options(body: dict[str, Any]) -> tuple[str | None, str, str]:
     credit = body.get("credit", "credit")
     if sco_id is not None and not isinstance(sco_id, str):
         raise ApiError(400, f"Invalid 'sco_id' {sco_id!r}: send an item identifier.")
-    if mode not in MODES:
+    if not isinstance(mode, str) or mode not in MODES:
         raise ApiError(400, f"Invalid 'mode' {mode!r}: use normal, browse or review.")
-    if credit not in CREDITS:
+    if not isinstance(credit, str) or credit not in CREDITS:
         raise ApiError(400, f"Invalid 'credit' {credit!r}: use credit or no-credit.")
     return sco_id, mode, credit
-
-
-def _attempt_id(value: Any) -> int:
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    if type(value) is int and value > 0:
-        return value
-    raise ApiError(400, f"Missing or invalid 'attempt_id' {value!r}: send an attempt id.")
 
 
 def _result_objects(results: list[list[Any]]) -> list[dict[str, Any]]:

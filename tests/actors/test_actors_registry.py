@@ -290,3 +290,80 @@ def test_idle_actor_passivated(tmp_path: Path) -> None:
         assert len(registry) == 0
 
     run(tmp_path, scenario)
+
+
+def test_ended_actor_passivated_before_idle_timeout(tmp_path: Path) -> None:
+    now = [100.0]
+
+    async def scenario(store: Any, attempt_id: int) -> None:
+        registry = ActorRegistry(
+            store,
+            make_settings(tmp_path, actor_idle_timeout=600, ended_actor_timeout=30),
+            engine=load_engine(), clock=lambda: now[0],
+        )
+        registry.flusher.start()
+        ended = await registry.get(attempt_id)
+        ended.run_batch(ended.open_session(None).id, 1,
+                        [*COMMIT_BATCH, call("Terminate", "")])
+        attempt = await store.get_attempt(attempt_id)
+        other_id = (await store.create_attempt(attempt.user_id, attempt.package_id)).id
+        open_actor = await registry.get(other_id)
+        open_actor.run_batch(open_actor.open_session(None).id, 1, COMMIT_BATCH)
+        now[0] += 31
+        passivated = await registry.passivate_idle()
+        snapshot = await store.get_snapshot(attempt_id)
+        still_active = registry.lookup(other_id) is not None
+        await registry.stop()
+
+        assert passivated == 1
+        assert still_active
+        assert snapshot is not None
+        assert snapshot.seq == ended.seq
+
+    run(tmp_path, scenario)
+
+
+def test_commit_writes_no_snapshot(tmp_path: Path) -> None:
+    async def scenario(store: Any, attempt_id: int) -> None:
+        registry = await open_registry(store, tmp_path)
+        actor = await registry.get(attempt_id)
+        actor.run_batch(actor.open_session(None).id, 1, COMMIT_BATCH)
+        await registry.wait_durable(actor)
+        registry.snapshot_if_long(actor)
+        await registry.wait_durable(actor)
+        snapshot = await store.get_snapshot(attempt_id)
+        await registry.stop()
+
+        assert snapshot is None
+        assert [e.seq for e in await store.read_log(attempt_id)] == [1, 2]
+
+    run(tmp_path, scenario)
+
+
+def test_long_log_snapshot_rides_with_a_flush(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr("actors.registry.SNAPSHOT_EVERY_ENTRIES", 3)
+
+    async def scenario(store: Any, attempt_id: int) -> None:
+        registry = await open_registry(store, tmp_path)
+        actor = await registry.get(attempt_id)
+        record = actor.open_session(None)
+        actor.run_batch(record.id, 1, COMMIT_BATCH)
+        for batch_seq in (2, 3):
+            actor.run_batch(record.id, batch_seq,
+                            [call("SetValue", "cmi.location", f"page-{batch_seq}")])
+            registry.snapshot_if_long(actor)
+        appends_before = store.append_calls
+        await registry.wait_durable(actor)
+        appends = store.append_calls - appends_before
+        snapshot = await store.get_snapshot(attempt_id)
+        snapshot_seq = actor.snapshot_seq
+        await registry.stop()
+
+        # Seq 3 (the open, the Commit batch, batch 2) reached the threshold;
+        # batch 3 alone did not.
+        assert appends == 1
+        assert actor.seq == 4
+        assert snapshot is not None
+        assert snapshot.seq == snapshot_seq == 3
+
+    run(tmp_path, scenario, faulty=True)

@@ -823,6 +823,69 @@ def test_snapshot_equal_seq_replaces(run_store):
     run_store(scenario)
 
 
+def test_append_log_writes_snapshots_with_entries(run_store):
+    async def scenario(store: Store) -> None:
+        data = await seed(store)
+        attempt_id = data.attempt.id
+        snapshot = Snapshot(attempt_id, 2, b"state at 2", utcnow())
+
+        await store.append_log(
+            [entry(attempt_id, 1), entry(attempt_id, 2)],
+            {attempt_id: {"score": 0.5}},
+            [snapshot],
+        )
+
+        assert [e.seq for e in await store.read_log(attempt_id)] == [1, 2]
+        assert await store.get_snapshot(attempt_id) == snapshot
+        assert (await store.get_attempt(attempt_id)).score == 0.5
+
+    run_store(scenario)
+
+
+def test_append_log_keeps_newer_stored_snapshot(run_store):
+    async def scenario(store: Store) -> None:
+        data = await seed(store)
+        attempt_id = data.attempt.id
+        newer = Snapshot(attempt_id, 9, b"newer", utcnow())
+        await store.put_snapshot(newer)
+
+        await store.append_log([], {}, [Snapshot(attempt_id, 4, b"older", utcnow())])
+
+        assert await store.get_snapshot(attempt_id) == newer
+
+    run_store(scenario)
+
+
+def test_conflicting_append_log_writes_no_snapshot(run_store):
+    async def scenario(store: Store) -> None:
+        data = await seed(store)
+        attempt_id = data.attempt.id
+        await store.append_log([entry(attempt_id, 1)])
+
+        with pytest.raises(LogConflict):
+            await store.append_log(
+                [entry(attempt_id, 1)], {}, [Snapshot(attempt_id, 1, b"lost", utcnow())]
+            )
+
+        assert await store.get_snapshot(attempt_id) is None
+
+    run_store(scenario)
+
+
+def test_snapshot_of_unknown_attempt_writes_nothing(run_store):
+    async def scenario(store: Store) -> None:
+        data = await seed(store)
+
+        with pytest.raises(NotFound):
+            await store.append_log(
+                [entry(data.attempt.id, 1)], {}, [Snapshot(999, 1, b"x", utcnow())]
+            )
+
+        assert await store.read_log(data.attempt.id) == []
+
+    run_store(scenario)
+
+
 def test_naive_datetime_rejected(run_store):
     async def scenario(store: Store) -> None:
         data = await seed(store)
