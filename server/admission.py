@@ -32,14 +32,21 @@ from server.ratelimit import client_address
 
 log = logging.getLogger(__name__)
 
-# Paths whose requests count against the attempt's run-time limit.
-_ATTEMPT_PATH = re.compile(r"^/(?:api/attempts/(\d+)/runtime|player/(\d+))/?$")
+# Paths whose requests count against the attempt's run-time limit. Ids have
+# at most 18 digits (`server.handlers.fields.MAX_ID_DIGITS`). A longer one
+# names no attempt, and int() raises ValueError on more than 4300 digits.
+_ATTEMPT_PATH = re.compile(r"^/(?:api/attempts/(\d{1,18})/runtime|player/(\d{1,18}))/?$")
 # Operations endpoints that monitoring polls; they are never rate limited.
 _UNLIMITED_PATHS = frozenset({"/healthz", "/healthz/", "/metrics", "/metrics/"})
 
 
+@tornado.web.stream_request_body
 class RejectHandler(BaseHandler):
-    """Sends the ApiError of a request that admission rejected."""
+    """Sends the ApiError of a request that admission rejected.
+
+    It streams the body so that Tornado does not parse one that never
+    arrives: a multipart request would otherwise get a 400 for its empty body.
+    """
 
     def initialize(  # type: ignore[override]
         self, ctx: AppContext, error: ApiError, route: str
@@ -51,6 +58,9 @@ class RejectHandler(BaseHandler):
 
     def prepare(self) -> None:
         raise self.error
+
+    def data_received(self, chunk: bytes) -> None:
+        pass
 
 
 class AdmissionDelegate(tornado.web._HandlerDelegate):
@@ -67,16 +77,35 @@ class AdmissionDelegate(tornado.web._HandlerDelegate):
         start_line: httputil.RequestStartLine | httputil.ResponseStartLine,
         headers: httputil.HTTPHeaders,
     ) -> Any:
-        return self._admit()
+        # Most requests are decided without awaiting, because no limit applies
+        # or the limiter keeps its counters in this process. Returning None
+        # instead of a coroutine saves Tornado an await per request.
+        key, limit = self._rate_limit_key()
+        limiter = self.ctx.services["rate_limiter"]
+        if limit > 0 and not hasattr(limiter, "hit_now"):
+            return self._admit_after(self._rate_limit_error(limiter, key, limit))
+        error = None
+        if limit > 0:
+            error = self._limit_error(key, limit, limiter.hit_now(key, limit))
+        error = error or self._declared_size_error()
+        if error is not None:
+            self._reject(error)
+            return None
+        if self.stream_request_body:
+            return self._execute_streaming()
+        return None
 
-    async def _admit(self) -> None:
-        error = await self._rate_limit_error() or self._declared_size_error()
+    async def _admit_after(self, limit_check: Any) -> None:
+        error = await limit_check or self._declared_size_error()
         if error is not None:
             self._reject(error)
             return
         if self.stream_request_body:
-            self.request._body_future = Future()
-            await self.execute()  # type: ignore[misc]
+            await self._execute_streaming()
+
+    async def _execute_streaming(self) -> None:
+        self.request._body_future = Future()
+        await self.execute()  # type: ignore[misc]
 
     def data_received(self, data: bytes) -> Any:
         if self.rejected:
@@ -123,17 +152,18 @@ class AdmissionDelegate(tornado.web._HandlerDelegate):
             return _too_large(limit)
         return None
 
-    async def _rate_limit_error(self) -> ApiError | None:
-        key, limit = self._rate_limit_key()
-        if limit <= 0:
-            return None
+    async def _rate_limit_error(self, limiter: Any, key: str, limit: int) -> ApiError | None:
         try:
-            wait = await self.ctx.services["rate_limiter"].hit(key, limit)
+            wait = await limiter.hit(key, limit)
         except (RedisError, OSError) as exc:
             # A Redis outage admits the request unchecked instead of failing
             # the API; the failure is logged at most once a minute.
             _log_limiter_failure(exc)
             return None
+        return self._limit_error(key, limit, wait)
+
+    @staticmethod
+    def _limit_error(key: str, limit: int, wait: int | None) -> ApiError | None:
         if wait is None:
             return None
         log.warning("rate limit of %d a minute reached for %s", limit, key)

@@ -474,8 +474,9 @@ def _course_paths() -> dict[str, Any]:
                 body="CourseUpdate", params=course_id,
             ),
             "delete": operation(
-                "Delete a course and its registrations (admin).", "courses",
-                {204: {"description": "Deleted."}}, params=course_id,
+                "Delete a course and its registrations (admin); 409 while it has packages.",
+                "courses",
+                {204: {"description": "Deleted."}}, params=course_id, errors=(409,),
             ),
         },
     }

@@ -20,6 +20,8 @@ from typing import Any
 import tornado.web
 
 from server.context import AppContext
+from server.handlers.base import QueryFreeLogging
+from server.handlers.fields import parse_id, shown_id
 from server.launch import InvalidLaunchToken
 from storage.models import PACKAGE_READY, Attempt, Package
 
@@ -48,24 +50,41 @@ def static_versions() -> dict[str, str]:
     return versions
 
 
-def toc_nodes(node: dict[str, Any], launchable: set[str]) -> list[dict[str, Any]]:
+def toc_nodes(
+    node: dict[str, Any], launchable: set[str], hidden: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
     """Convert the organization tree of a manifest into table-of-contents nodes.
 
     Each node is `{"identifier", "title", "launchable", "children"}`. The
-    manifest lists children under `children` or `items`.
+    manifest lists children under `children` or `items`. An item in `hidden`
+    (isvisible="false" in the manifest) is left out and its children take its
+    place. The player still reaches it with Next and Previous.
     """
     nodes = []
     for child in node.get("children") or node.get("items") or []:
         if not isinstance(child, dict):
             continue
         identifier = str(child.get("identifier", ""))
+        children = toc_nodes(child, launchable, hidden)
+        if identifier in hidden:
+            nodes.extend(children)
+            continue
         nodes.append({
             "identifier": identifier,
             "title": str(child.get("title") or identifier),
             "launchable": identifier in launchable,
-            "children": toc_nodes(child, launchable),
+            "children": children,
         })
     return nodes
+
+
+def hidden_items(item_details: dict[str, Any]) -> frozenset[str]:
+    """Return the identifiers of the items that the manifest marks isvisible="false"."""
+    return frozenset(
+        identifier
+        for identifier, details in item_details.items()
+        if isinstance(details, dict) and details.get("is_visible") is False
+    )
 
 
 def build_config(ctx: AppContext, attempt: Attempt, package: Package, token: str) -> dict[str, Any]:
@@ -82,12 +101,16 @@ def build_config(ctx: AppContext, attempt: Attempt, package: Package, token: str
     ]
     launchable = {str(item["identifier"]) for item in items}
 
+    item_details = manifest.get("items") if isinstance(manifest.get("items"), dict) else {}
     organization = manifest.get("organization")
-    toc = toc_nodes(organization, launchable) if isinstance(organization, dict) else []
-    if not toc:
+    has_tree = isinstance(organization, dict) and bool(
+        organization.get("children") or organization.get("items")
+    )
+    if has_tree:
+        toc = toc_nodes(organization, launchable, hidden_items(item_details))
+    else:
         toc = [{**item, "launchable": True, "children": []} for item in items]
 
-    item_details = manifest.get("items") if isinstance(manifest.get("items"), dict) else {}
     prerequisites = {
         identifier: details.get("prerequisites")
         for identifier, details in item_details.items()
@@ -123,7 +146,7 @@ class PlayerError(Exception):
         self.message = message
 
 
-class LaunchHandler(tornado.web.RequestHandler):
+class LaunchHandler(QueryFreeLogging):
     """Shared checks of the player's routes: the token and the attempt."""
 
     ctx: AppContext
@@ -145,8 +168,15 @@ class LaunchHandler(tornado.web.RequestHandler):
             return value.strip()
         return self.get_query_argument("token", "")
 
-    async def load_launch(self, attempt_id: int) -> tuple[str, Attempt, Package]:
-        """Return the token, attempt and package of a launch; raise PlayerError."""
+    async def load_launch(self, attempt_text: str) -> tuple[str, Attempt, Package]:
+        """Return the token, attempt and package of a launch; raise PlayerError.
+
+        `attempt_text` is the attempt id as the URL path has it.
+        """
+        attempt_id = parse_id(attempt_text)
+        if attempt_id is None:
+            display_id = shown_id(attempt_text, quote=False)
+            raise PlayerError(404, f"Attempt {display_id} was not found; start a new attempt.")
         token = self.launch_token()
         if not token:
             raise PlayerError(401, "The launch link has no token; open the course from your LMS.")
@@ -192,7 +222,7 @@ class PlayerPageHandler(LaunchHandler):
     """Serves the player page of one attempt."""
 
     async def get(self, attempt_id: str) -> None:
-        token, attempt, package = await self.load_launch(int(attempt_id))
+        token, attempt, package = await self.load_launch(attempt_id)
         config = build_config(self.ctx, attempt, package, token)
         # The content handler accepts this cookie for the package's files, so
         # the SCO's own requests need no token in their URLs.
@@ -230,7 +260,7 @@ class SummaryHandler(LaunchHandler):
         self.finish(json.dumps({"error": message}))
 
     async def get(self, attempt_id: str) -> None:
-        _, attempt, package = await self.load_launch(int(attempt_id))
+        _, attempt, package = await self.load_launch(attempt_id)
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps({
             "attempt_id": attempt.id,

@@ -310,6 +310,29 @@ async def test_course_report_as_csv(api, people, course_package, ctx):
 
 
 @pytest.mark.gen_test
+async def test_course_report_csv_escapes_formulas(api, people, course_package, ctx):
+    course, _ = course_package
+    names = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\t=1", "\r=1", "\x00=1"]
+    for index, name in enumerate(names):
+        user = await ctx.store.create_user(
+            username=f"csv{index}", email=f"csv{index}@example.com", password_hash="x",
+            first_name=name, last_name="Plain",
+        )
+        await ctx.store.get_or_create_registration(user.id, course.id)
+
+    response = await api.get(
+        f"/api/reports/course_report/?course_id={course.id}&format=csv",
+        token=people.admin.token,
+    )
+
+    rows = list(csv.DictReader(io.StringIO(response.body.decode(), newline="")))
+    first_names = [row["first_name"] for row in rows if row["username"].startswith("csv")]
+    assert response.code == 200
+    assert first_names == ["'" + name for name in names]
+    assert {row["last_name"] for row in rows if row["username"].startswith("csv")} == {"Plain"}
+
+
+@pytest.mark.gen_test
 async def test_course_report_rejects_learner_and_bad_format(api, people, course_package):
     course, _ = course_package
 

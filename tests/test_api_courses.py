@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api_support import api, app, body_of, ctx, people, settings  # noqa: F401
+from tests.api_support import (  # noqa: F401
+    add_ready_package,
+    api,
+    app,
+    body_of,
+    ctx,
+    people,
+    settings,
+)
 
 COURSE = {
     "title": "Introduction to SCORM",
@@ -197,3 +205,18 @@ async def test_list_pages_with_limit_and_offset(api, people, ctx):
 
     assert response.headers["X-Total-Count"] == "5"
     assert [c["title"] for c in body_of(response)] == ["Course 2", "Course 3"]
+
+
+@pytest.mark.gen_test
+async def test_course_with_packages_not_deleted(api, people, ctx):
+    course = await ctx.store.create_course(title="Safety")
+    package = await add_ready_package(ctx, course.id)
+
+    refused = await api.delete(f"/api/courses/{course.id}/", token=people.admin.token)
+    await api.delete(f"/api/scorm-packages/{package.id}/", token=people.admin.token)
+    deleted = await api.delete(f"/api/courses/{course.id}/", token=people.admin.token)
+
+    assert refused.code == 409
+    assert "package" in body_of(refused)["error"]
+    assert deleted.code == 204
+    assert await ctx.store.get_course(course.id) is None

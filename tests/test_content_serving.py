@@ -129,3 +129,21 @@ async def test_deleted_or_failed_package_404(api, people, ctx, tmp_path):
     assert (await api.get(url, token=people.admin.token)).code == 404
     await ctx.store.update_package(package.id, {"status": "ready", "deleted_at": datetime.now(timezone.utc)})
     assert (await api.get(url, token=people.admin.token)).code == 404
+
+
+@pytest.mark.gen_test
+async def test_errors_log_no_launch_token(api, people, ctx, tmp_path, caplog, monkeypatch):
+    package = await make_package(ctx, tmp_path)
+    token = await launch_token(ctx, people.learner.id, package.id)
+    bad_name = await api.get(f"/content/{package.id}/%ff.html?token={token}")
+
+    async def fail(package_id: int) -> None:
+        raise RuntimeError("store bug")
+
+    monkeypatch.setattr(ctx.store, "get_package", fail)
+    crashed = await api.get(f"/content/{package.id}/index.html?token={token}")
+
+    assert bad_name.code == 400
+    assert crashed.code == 500
+    assert f"/content/{package.id}/index.html" in caplog.text
+    assert token not in caplog.text

@@ -147,6 +147,26 @@ def test_page_nests_toc_per_organization(run: Any) -> None:
     assert config["toc"][1]["identifier"] == "item_3"
 
 
+def test_page_toc_leaves_out_invisible_items(run: Any) -> None:
+    async def body(player: Player) -> HTTPResponse:
+        manifest = {
+            **MANIFEST,
+            "items": {
+                "module_1": {"is_visible": False},
+                "item_1": {"is_visible": True},
+                "item_2": {"is_visible": False},
+                "item_3": {"is_visible": True, "prerequisites": "item_1&item_2"},
+            },
+        }
+        await player.ctx.store.update_package(player.package_id, {"manifest": manifest})
+        return await player.get(f"/player/{player.attempt_id}?token={player.token()}")
+
+    config = page_config(run(body).body.decode())
+
+    assert [node["identifier"] for node in config["toc"]] == ["item_1", "item_3"]
+    assert [item["identifier"] for item in config["items"]] == ["item_1", "item_2", "item_3"]
+
+
 def test_page_escapes_title(run: Any) -> None:
     async def body(player: Player) -> HTTPResponse:
         return await player.get(f"/player/{player.attempt_id}?token={player.token()}")
@@ -272,3 +292,23 @@ def test_summary_rejects_missing_token(run: Any) -> None:
 
     assert response.code == 401
     assert "error" in json.loads(response.body)
+
+
+def test_page_errors_log_no_launch_token(run: Any, caplog: pytest.LogCaptureFixture) -> None:
+    async def body(player: Player) -> tuple[str, list[int]]:
+        token = player.token()
+        codes = [(await player.get(f"/player/{player.attempt_id}?token={token}&token=%ff")).code]
+
+        async def fail(package_id: int) -> None:
+            raise RuntimeError("store bug")
+
+        player.ctx.store.get_package = fail
+        codes.append((await player.get(f"/player/{player.attempt_id}?token={token}")).code)
+        codes.append((await player.get(f"/player/{player.attempt_id}/summary?token={token}")).code)
+        return token, codes
+
+    token, codes = run(body)
+
+    assert codes == [400, 500, 500]
+    assert "Uncaught exception GET /player/" in caplog.text
+    assert token not in caplog.text

@@ -18,6 +18,7 @@ from server.handlers.fields import (
     body_str,
     invalid,
     page_params,
+    path_id,
     query_int,
     reject_unknown,
 )
@@ -111,7 +112,7 @@ class LaunchHandler(BaseHandler):
     """POST /api/attempts/{id}/launch/: a fresh launch URL for an attempt."""
 
     async def post(self, attempt_id: str) -> None:
-        _, attempt = await load_attempt(self, int(attempt_id))
+        _, attempt = await load_attempt(self, path_id(attempt_id, "Attempt"))
         package = await self.ctx.store.get_package(attempt.package_id)
         if package is None or package.deleted_at is not None:
             raise ApiError(
@@ -146,7 +147,7 @@ class AttemptHandler(BaseHandler):
     """GET /api/attempts/{id}/: the attempt's summary."""
 
     async def get(self, attempt_id: str) -> None:
-        _, attempt = await load_attempt(self, int(attempt_id))
+        _, attempt = await load_attempt(self, path_id(attempt_id, "Attempt"))
         self.write_json(attempt_json(attempt))
 
 
@@ -159,10 +160,11 @@ class UpdateProgressHandler(BaseHandler):
     """
 
     async def post(self, attempt_id: str) -> None:
+        record_id = path_id(attempt_id, "Attempt")
         await self.require_admin()
         body = self.json_body()
         reject_unknown(body, PROGRESS_FIELDS)
-        attempt = await self.ctx.store.get_attempt(int(attempt_id))
+        attempt = await self.ctx.store.get_attempt(record_id)
         if attempt is None:
             raise ApiError(404, f"Attempt {attempt_id} not found.")
         package = await self.ctx.store.get_package(attempt.package_id)
@@ -219,7 +221,7 @@ def routes(ctx: AppContext) -> list[Any]:
     return [
         (r"/api/attempts/?$", AttemptsHandler, args),
         (r"/api/attempts/start_attempt/?$", StartAttemptHandler, args),
-        (r"/api/attempts/(\d{1,18})/?$", AttemptHandler, args),
-        (r"/api/attempts/(\d{1,18})/launch/?$", LaunchHandler, args),
-        (r"/api/attempts/(\d{1,18})/update_progress/?$", UpdateProgressHandler, args),
+        (r"/api/attempts/(\d+)/?$", AttemptHandler, args),
+        (r"/api/attempts/(\d+)/launch/?$", LaunchHandler, args),
+        (r"/api/attempts/(\d+)/update_progress/?$", UpdateProgressHandler, args),
     ]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from typing import Any
 
 import tornado.web
+from tornado.log import app_log, gen_log
 
 from server.context import AppContext
 from server.errors import ApiError
@@ -17,6 +19,9 @@ from storage.models import User
 log = logging.getLogger(__name__)
 
 JSON_TYPES = ("application/json",)
+# A JSON escape of a UTF-16 surrogate: the only way a body can carry one,
+# because a UTF-8 byte sequence cannot encode a surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def hash_token(key: str) -> str:
@@ -28,7 +33,25 @@ def hash_token(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class BaseHandler(tornado.web.RequestHandler):
+class QueryFreeLogging(tornado.web.RequestHandler):
+    """Handler base class that logs request errors with the URL path but not its query string.
+
+    Launch tokens travel in the `token` query argument, and Tornado's own
+    `log_exception` writes the whole URI to the log.
+    """
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        summary = f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
+        if isinstance(value, tornado.web.HTTPError):
+            if value.log_message:
+                gen_log.warning(
+                    "%d %s: " + value.log_message, value.status_code, summary, *value.args
+                )
+            return
+        app_log.error("Uncaught exception %s", summary, exc_info=(typ, value, tb))
+
+
+class BaseHandler(QueryFreeLogging):
     """Handlers of the REST API derive from this.
 
     Raise `ApiError` to answer with an error; `write_error` turns it, store
@@ -50,8 +73,15 @@ class BaseHandler(tornado.web.RequestHandler):
 
     # Bodies
 
-    def json_body(self, *, accept_text_plain: bool = False) -> dict[str, Any]:
-        """Parse the request body as a JSON object, or raise a 4xx ApiError."""
+    def json_body(
+        self, *, accept_text_plain: bool = False, allow_surrogates: bool = False
+    ) -> dict[str, Any]:
+        """Parse the request body as a JSON object, or raise a 4xx ApiError.
+
+        A string with a lone UTF-16 surrogate (`"\\ud800"`) is rejected
+        unless `allow_surrogates` is set: the run-time passes such values to
+        the SCORM engine, as a SCO's JavaScript can produce them.
+        """
         content_type = self.request.headers.get("Content-Type", "")
         media_type = content_type.split(";", 1)[0].strip().lower()
         allowed = JSON_TYPES + (("text/plain",) if accept_text_plain else ())
@@ -61,12 +91,21 @@ class BaseHandler(tornado.web.RequestHandler):
                 f"Unsupported content type {media_type or '(none)'!r}; "
                 "send the body as application/json.",
             )
+        raw = self.request.body or b""
         try:
-            body = json.loads(self.request.body or b"")
+            body = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, f"Invalid JSON body: {exc}.") from None
+        except RecursionError:
+            raise ApiError(400, "Invalid JSON body: nested too deeply.") from None
         if not isinstance(body, dict):
             raise ApiError(400, "Invalid JSON body: expected a JSON object.")
+        if not allow_surrogates and _SURROGATE_ESCAPE.search(raw) and _has_surrogate(body):
+            raise ApiError(
+                400,
+                "Invalid JSON body: a string contains a lone UTF-16 surrogate; "
+                "send valid Unicode text.",
+            )
         return body
 
     def write_page(self, items: list[Any], total: int) -> None:
@@ -76,7 +115,7 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def write_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
-        self.finish(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+        self.finish(_json_bytes(data))
 
     # Authentication
 
@@ -129,7 +168,7 @@ class BaseHandler(tornado.web.RequestHandler):
         for name, value in error.headers.items():
             self.set_header(name, value)
         self.set_status(error.status)
-        self.finish(json.dumps(error.body(), ensure_ascii=False))
+        self.finish(_json_bytes(error.body()))
 
     def _api_error(self, status_code: int, exc_info: Any) -> ApiError:
         exc = exc_info[1] if exc_info else None
@@ -159,3 +198,34 @@ class BaseHandler(tornado.web.RequestHandler):
         if isinstance(value, (ApiError, NotFound, DuplicateUsername)):
             return
         super().log_exception(typ, value, tb)
+
+
+def _json_bytes(data: Any) -> bytes:
+    """Return compact UTF-8 JSON; strings with lone surrogates go as escapes.
+
+    A SCO may store a lone surrogate, which UTF-8 cannot encode. The `\\uXXXX`
+    escape keeps it, and the browser's JSON.parse restores the same string.
+    """
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(data, separators=(",", ":")).encode()
+
+
+def _has_surrogate(value: Any) -> bool:
+    try:
+        return _contains_surrogate(value)
+    except RecursionError:
+        # Nesting this deep is no valid request either.
+        return True
+
+
+def _contains_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, dict):
+        return any(_contains_surrogate(k) or _contains_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_surrogate(item) for item in value)
+    return False

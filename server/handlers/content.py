@@ -18,8 +18,10 @@ import tornado.web
 
 from server.context import AppContext
 from server.handlers.base import hash_token
+from server.handlers.fields import parse_id
 from server.importer import content_root
 from server.launch import InvalidLaunchToken
+from server.handlers.base import QueryFreeLogging
 from storage.models import PACKAGE_READY
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ def find_case_insensitive(root: str, relative: str) -> str | None:
     return None
 
 
-class ContentHandler(tornado.web.StaticFileHandler):
+class ContentHandler(QueryFreeLogging, tornado.web.StaticFileHandler):
     """Serve one package's files to its admins and to learners with a launch token."""
 
     ctx: AppContext
@@ -83,9 +85,10 @@ class ContentHandler(tornado.web.StaticFileHandler):
 
     async def get(self, path: str, include_body: bool = True) -> None:
         package_id, _, relative = path.partition("/")
-        if "\\" in relative or "\x00" in relative or not relative:
+        record_id = parse_id(package_id)
+        if record_id is None or "\\" in relative or "\x00" in relative or not relative:
             raise tornado.web.HTTPError(404)
-        await self._check_access(int(package_id))
+        await self._check_access(record_id)
         self.package_id = package_id
         await super().get(path, include_body=include_body)
 
@@ -159,7 +162,7 @@ class ContentHandler(tornado.web.StaticFileHandler):
 
 def routes(ctx: AppContext) -> list[Any]:
     """Return the Tornado URL rule of package content."""
-    return [(r"/content/(\d{1,18}/.*)", ContentHandler, {"ctx": ctx})]
+    return [(r"/content/(\d+/.*)", ContentHandler, {"ctx": ctx})]
 
 
 async def start(ctx: AppContext) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from server.context import AppContext
 from server.errors import ApiError
 from server.handlers.base import BaseHandler
-from server.handlers.fields import body_bool, body_str, page_params, reject_unknown
+from server.handlers.fields import body_bool, body_str, page_params, path_id, reject_unknown
 from server.serializers import course_json
 
 log = logging.getLogger(__name__)
@@ -53,28 +53,40 @@ class CourseHandler(BaseHandler):
     """GET, PUT (admin) and DELETE (admin) /api/courses/{id}/."""
 
     async def get(self, course_id: str) -> None:
+        record_id = path_id(course_id, "Course")
         await self.require_user()
-        course = await self.ctx.store.get_course(int(course_id))
+        course = await self.ctx.store.get_course(record_id)
         if course is None:
             raise ApiError(404, f"Course {course_id} not found.")
         self.write_json(course_json(course))
 
     async def put(self, course_id: str) -> None:
+        record_id = path_id(course_id, "Course")
         await self.require_admin()
         fields = read_course(self.json_body(), creating=False)
         if fields:
-            course = await self.ctx.store.update_course(int(course_id), fields)
+            course = await self.ctx.store.update_course(record_id, fields)
             log.info("updated course %d: %s", course.id, ", ".join(sorted(fields)))
         else:
-            found = await self.ctx.store.get_course(int(course_id))
+            found = await self.ctx.store.get_course(record_id)
             if found is None:
                 raise ApiError(404, f"Course {course_id} not found.")
             course = found
         self.write_json(course_json(course))
 
     async def delete(self, course_id: str) -> None:
+        record_id = path_id(course_id, "Course")
         await self.require_admin()
-        await self.ctx.store.delete_course(int(course_id))
+        # Learners' attempts hang off the course's packages, so a course goes
+        # only once its packages are deleted and nothing can launch them.
+        _, packages = await self.ctx.store.list_packages(limit=1, offset=0, course_id=record_id)
+        if packages:
+            raise ApiError(
+                409,
+                f"Course {record_id} still has {packages} package(s); delete them "
+                "with DELETE /api/scorm-packages/{id}/ first.",
+            )
+        await self.ctx.store.delete_course(record_id)
         log.info("deleted course %s", course_id)
         self.set_status(204)
         self.finish()
@@ -84,5 +96,5 @@ def routes(ctx: AppContext) -> list[Any]:
     args = {"ctx": ctx}
     return [
         (r"/api/courses/?$", CoursesHandler, args),
-        (r"/api/courses/(\d{1,18})/?$", CourseHandler, args),
+        (r"/api/courses/(\d+)/?$", CourseHandler, args),
     ]

@@ -15,14 +15,50 @@ from server.errors import ApiError
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-# Ids have at most 18 digits, so they fit the stores' 64-bit integers; the
-# routes match `\d{1,18}` for the same reason.
+# Ids have at most 18 digits, so they fit the stores' signed 64-bit integers
+# (SQLite raises OverflowError on a larger Python int). The readers below
+# check every id from a path, query string or body against this range.
 MAX_ID = 10**18 - 1
+MAX_ID_DIGITS = 18
+# Maximum characters of an invalid id that an error message repeats.
+SHOWN_ID_CHARACTERS = 24
 
 
 def is_decimal(text: str) -> bool:
     """Check for ASCII digits only; `str.isdigit` also accepts digits like '²'."""
     return text.isascii() and text.isdigit()
+
+
+def parse_id(text: str) -> int | None:
+    """Parse a record id from text: 1 to MAX_ID in ASCII digits, else None.
+
+    The length is checked before `int()`, which raises ValueError on more
+    than 4300 digits (`sys.get_int_max_str_digits`, Python 3.11).
+    """
+    if not is_decimal(text) or len(text) > MAX_ID_DIGITS:
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
+
+
+def path_id(text: str, kind: str) -> int:
+    """Parse the id in a URL path, raising a 404 ApiError when it names no record.
+
+    An id that no store can hold names no record, so it gets the same 404 as
+    an unknown id. `kind` starts the message, as in "Attempt 0 not found.".
+    """
+    value = parse_id(text)
+    if value is None:
+        raise ApiError(404, f"{kind} {shown_id(text, quote=False)} not found.")
+    return value
+
+
+def shown_id(value: Any, *, quote: bool = True) -> str:
+    """Return an invalid id as an error message shows it, cut to a readable length."""
+    text = repr(value) if quote else str(value)
+    if len(text) > SHOWN_ID_CHARACTERS:
+        return text[:SHOWN_ID_CHARACTERS] + "..."
+    return text
 
 
 def invalid(name: str, message: str) -> ApiError:
@@ -35,11 +71,15 @@ def body_int(body: dict[str, Any], name: str) -> int:
     if name not in body or body[name] is None:
         raise invalid(name, "this field is required.")
     value = body[name]
-    if isinstance(value, str) and is_decimal(value) and len(value) <= 18:
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
-        raise invalid(name, f"expected a positive integer id, got {value!r}.")
-    return value
+    if isinstance(value, str):
+        parsed = parse_id(value)
+    elif isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID:
+        parsed = value
+    else:
+        parsed = None
+    if parsed is None:
+        raise invalid(name, f"expected a positive integer id, got {shown_id(value)}.")
+    return parsed
 
 
 def body_str(
@@ -108,9 +148,10 @@ def query_int(
         if required:
             raise invalid(name, "this query parameter is required.")
         return None
-    if not is_decimal(raw) or len(raw) > 18 or not 1 <= int(raw) <= MAX_ID:
-        raise invalid(name, f"expected a positive integer id, got {raw!r}.")
-    return int(raw)
+    value = parse_id(raw)
+    if value is None:
+        raise invalid(name, f"expected a positive integer id, got {shown_id(raw)}.")
+    return value
 
 
 def page_params(handler: tornado.web.RequestHandler) -> tuple[int, int]:

@@ -20,7 +20,7 @@ import tornado.web
 from server.context import AppContext
 from server.errors import ApiError
 from server.handlers.base import BaseHandler
-from server.handlers.fields import page_params
+from server.handlers.fields import invalid, page_params, parse_id, path_id, query_int, shown_id
 from server.importer import PackageProcessor, package_folder, upload_root
 from server.multipart import MultipartError, MultipartParser, parse_boundary
 from server.serializers import iso_time
@@ -154,14 +154,14 @@ class UploadHandler(BaseHandler):
         raw_course = self.parser.fields.get("course_id", "").strip()
         if not raw_course:
             raise ApiError(400, "Missing form field 'course_id'.", details={"course_id": "This field is required."})
-        if not raw_course.isdigit():
-            raise ApiError(400, f"Invalid course_id {raw_course!r}; expected an integer.",
-                           details={"course_id": "A valid integer is required."})
+        course_id = parse_id(raw_course)
+        if course_id is None:
+            raise invalid("course_id", f"expected a positive integer id, got {shown_id(raw_course)}.")
         if self.upload is None or self.upload_path is None:
             raise ApiError(400, "Missing file part 'file'; attach the package zip.",
                            details={"file": "No file was submitted."})
         self.upload.close()
-        course = await self.ctx.store.get_course(int(raw_course))
+        course = await self.ctx.store.get_course(course_id)
         if course is None:
             raise ApiError(404, f"Course {raw_course} not found.")
         relative = os.path.relpath(self.upload_path, self.ctx.settings.data_dir)
@@ -200,12 +200,7 @@ class PackagesHandler(BaseHandler):
     async def get(self) -> None:
         await self.require_user()
         limit, offset = page_params(self)
-        raw_course = self.get_query_argument("course_id", "").strip()
-        course_id = None
-        if raw_course:
-            if not raw_course.isdigit():
-                raise ApiError(400, f"Invalid course_id {raw_course!r}; expected an integer.")
-            course_id = int(raw_course)
+        course_id = query_int(self, "course_id")
         packages, total = await self.ctx.store.list_packages(limit=limit, offset=offset, course_id=course_id)
         self.write_page([package_json(package) for package in packages], total)
 
@@ -214,7 +209,7 @@ class PackageHandler(BaseHandler):
     """GET and DELETE (admin) /api/scorm-packages/{id}/."""
 
     async def _find(self, package_id: str) -> Package:
-        package = await self.ctx.store.get_package(int(package_id))
+        package = await self.ctx.store.get_package(path_id(package_id, "Package"))
         if package is None or package.deleted_at is not None:
             raise ApiError(404, f"Package {package_id} not found.")
         return package
@@ -248,7 +243,7 @@ def routes(ctx: AppContext) -> list[Any]:
         (r"/api/scorm-packages/upload_package/?$", UploadHandler, args),
         (r"/api/scorm-packages/check_status/?$", CheckStatusHandler, args),
         (r"/api/scorm-packages/?$", PackagesHandler, args),
-        (r"/api/scorm-packages/(\d{1,18})/?$", PackageHandler, args),
+        (r"/api/scorm-packages/(\d+)/?$", PackageHandler, args),
     ]
 
 

@@ -163,7 +163,9 @@ def _csv_cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     # Spreadsheets run cells that start with these characters as formulas.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    # OWASP ASVS 5.0 (requirement 1.2.10) lists = + - @, tab and NUL, and a
+    # carriage return is escaped as well.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r", "\x00"):
         return "'" + value
     return value
 

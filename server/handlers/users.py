@@ -15,6 +15,7 @@ from server.handlers.fields import (
     body_str,
     invalid,
     page_params,
+    path_id,
     reject_unknown,
 )
 from server.serializers import user_json
@@ -157,11 +158,11 @@ class UserHandler(BaseHandler):
         return caller, user
 
     async def get(self, user_id: str) -> None:
-        _, user = await self._allowed_user(int(user_id))
+        _, user = await self._allowed_user(path_id(user_id, "User"))
         self.write_json(user_json(user))
 
     async def put(self, user_id: str) -> None:
-        caller, user = await self._allowed_user(int(user_id))
+        caller, user = await self._allowed_user(path_id(user_id, "User"))
         body = self.json_body()
         reject_unknown(body, PROFILE_FIELDS | READ_ONLY_FIELDS)
         if "id" in body and body["id"] != user.id:
@@ -179,8 +180,9 @@ class UserHandler(BaseHandler):
         self.write_json(user_json(user))
 
     async def delete(self, user_id: str) -> None:
+        record_id = path_id(user_id, "User")
         await self.require_admin()
-        await self.ctx.store.delete_user(int(user_id))
+        await self.ctx.store.delete_user(record_id)
         log.info("deleted user %s", user_id)
         self.set_status(204)
         self.finish()
@@ -192,6 +194,6 @@ def routes(ctx: AppContext) -> list[Any]:
         (r"/api/api-token-auth/?$", TokenAuthHandler, args),
         (r"/api/users/?$", UsersHandler, args),
         (r"/api/users/validate_user/?$", ValidateUserHandler, args),
-        (r"/api/users/(\d{1,18})/?$", UserHandler, args),
+        (r"/api/users/(\d+)/?$", UserHandler, args),
     ]
 
