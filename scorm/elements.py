@@ -24,6 +24,10 @@ KEYWORDS = ("_children", "_count", "_version")
 # The cache stores every distinct name up to this size,
 # so random names sent by a faulty SCO cannot grow it without bound.
 CACHE_MAX = 50_000
+# An array index longer than this names no element that can exist, so it is
+# read as sys.maxsize without calling int(), which raises ValueError on more
+# than 4300 digits (sys.get_int_max_str_digits, Python 3.11).
+MAX_INDEX_DIGITS = 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +136,7 @@ class DataModel:
         for part in parts:
             if part.isdigit() and part.isascii() and (part == "0" or part[0] != "0"):
                 pattern_parts.append("n")
-                indices.append(int(part))
+                indices.append(int(part) if len(part) <= MAX_INDEX_DIGITS else sys.maxsize)
             else:
                 pattern_parts.append(part)
         last = pattern_parts[-1]

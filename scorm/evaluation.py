@@ -15,6 +15,7 @@ gets "completed" in credit mode and "browsed" in browse mode.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from scorm.types import (
@@ -27,9 +28,11 @@ from scorm.types import (
 
 
 def _number(value: str | None) -> float | None:
+    """Return a decimal value as a float, or None when it is absent, invalid or beyond a float's range."""
     if value is None or DECIMAL.fullmatch(value) is None:
         return None
-    return float(value)
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 def completion_status_2004(cmi: Mapping[str, str]) -> str:

@@ -60,6 +60,14 @@ _COMPILED: dict[str, re.Pattern[str]] = {
 _LANG_PREFIX = re.compile(r"\{lang=([^}]*)\}")
 
 DECIMAL = _COMPILED["real"]
+# Durations are summed and stored as integers of centiseconds. Clamping them to
+# about 31,700 years keeps a well-formed but absurd session_time from
+# overflowing a float or the stores' 64-bit integers.
+MAX_DURATION_CENTISECONDS = 10**14
+# A timeinterval number longer than this is over the maximum in any unit.
+_MAX_DURATION_DIGITS = 15
+# 9999:59:59.99, the largest SCORM 1.2 CMITimespan (hours have at most 4 digits).
+MAX_TIMESPAN_CENTISECONDS = ((9999 * 60 + 59) * 60 + 59) * 100 + 99
 TIMEINTERVAL = _COMPILED["timeinterval"]
 TIMESPAN = _COMPILED["CMITimespan"]
 IDENTIFIER_2004 = _COMPILED["long_identifier"]
@@ -93,24 +101,29 @@ def duration_centiseconds(value: str) -> int:
     """Convert a valid SCORM 2004 timeinterval to centiseconds.
 
     A year counts 365 days and a month 30 days; fractions of a second beyond
-    hundredths are rounded.
+    hundredths are rounded. Results are clamped to MAX_DURATION_CENTISECONDS.
     """
     match = TIMEINTERVAL.fullmatch(value)
     if match is None:
         raise ValueError(f"invalid timeinterval {value!r}; expected e.g. PT1H30M5.5S")
     years, months, days, _, hours, minutes, seconds, _ = match.groups()
-    total_days = int((years or "0")[:-1] or 0) * 365
-    total_days += int((months or "0")[:-1] or 0) * 30 + int((days or "0")[:-1] or 0)
-    whole = ((total_days * 24 + int((hours or "0H")[:-1])) * 60) + int(
-        (minutes or "0M")[:-1]
-    )
-    second_cs = round(float((seconds or "0S")[:-1]) * 100)
-    return whole * 6000 + second_cs
+    whole_seconds, _, fraction = (seconds or "0S")[:-1].partition(".")
+    numbers = [(part or "0X")[:-1] for part in (years, months, days, hours, minutes)]
+    if any(len(number) > _MAX_DURATION_DIGITS for number in numbers + [whole_seconds]):
+        return MAX_DURATION_CENTISECONDS
+    years_, months_, days_, hours_, minutes_ = (int(number) for number in numbers)
+    total_days = years_ * 365 + months_ * 30 + days_
+    whole = ((total_days * 24 + hours_) * 60 + minutes_) * 60 + int(whole_seconds)
+    fraction_cs = round(float("0." + (fraction or "0")) * 100)
+    return min(whole * 100 + fraction_cs, MAX_DURATION_CENTISECONDS)
 
 
 def format_duration(centiseconds: int) -> str:
-    """Format centiseconds as a SCORM 2004 timeinterval, e.g. "PT2H6M9.5S"."""
-    minutes, cs = divmod(centiseconds, 6000)
+    """Format centiseconds as a SCORM 2004 timeinterval, e.g. "PT2H6M9.5S".
+
+    Values over MAX_DURATION_CENTISECONDS are clamped to it.
+    """
+    minutes, cs = divmod(min(centiseconds, MAX_DURATION_CENTISECONDS), 6000)
     hours, minutes = divmod(minutes, 60)
     seconds = f"{cs // 100}" if cs % 100 == 0 else f"{cs // 100}.{cs % 100:02d}"
     return f"PT{hours}H{minutes}M{seconds.rstrip('0') if '.' in seconds else seconds}S"
@@ -126,8 +139,11 @@ def timespan_centiseconds(value: str) -> int:
 
 
 def format_timespan(centiseconds: int) -> str:
-    """Format centiseconds as a SCORM 1.2 CMITimespan, e.g. "0002:15:30.50"."""
-    minutes, cs = divmod(centiseconds, 6000)
+    """Format centiseconds as a SCORM 1.2 CMITimespan, e.g. "0002:15:30.50".
+
+    Values over 9999:59:59.99, the largest CMITimespan, are clamped to it.
+    """
+    minutes, cs = divmod(min(centiseconds, MAX_TIMESPAN_CENTISECONDS), 6000)
     hours, minutes = divmod(minutes, 60)
     return f"{hours:04d}:{minutes:02d}:{cs // 100:02d}.{cs % 100:02d}"
 

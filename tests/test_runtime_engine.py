@@ -116,6 +116,71 @@ def test_terminate_adds_session_time_once() -> None:
     assert session.cmi["cmi.core.total_time"] == "0002:00:00.25"
 
 
+@pytest.mark.parametrize(
+    "session_time",
+    ["P" + "9" * 5000 + "Y", "PT" + "9" * 400 + "S", "PT" + "9" * 30 + ".5S", "P999999999999999DT1S"],
+)
+def test_terminate_clamps_absurd_session_time(session_time: str) -> None:
+    session = open_session(LAUNCH_2004, {"cmi.total_time": "PT10H"})
+    _run(session, ("Initialize", ""), ("SetValue", "cmi.session_time", session_time))
+
+    results = _run(session, ("Terminate", ""))
+
+    assert results == [("true", 0)]
+    assert session.cmi["cmi.total_time"] == "PT277777777H46M40S"
+    assert session.summary()["total_time_seconds"] == 10**12
+
+
+def test_total_time_12_stops_at_largest_timespan() -> None:
+    session = open_session(LAUNCH_12, {"cmi.core.total_time": "9999:00:00"})
+    _run(session, ("LMSInitialize", ""), ("LMSSetValue", "cmi.core.session_time", "0002:00:00"))
+
+    results = _run(session, ("LMSFinish", ""))
+
+    assert results == [("true", 0)]
+    assert session.cmi["cmi.core.total_time"] == "9999:59:59.99"
+
+
+@pytest.mark.parametrize("standard", ["1.2", "2004"])
+def test_huge_array_index_is_unknown_element(standard: str) -> None:
+    launch = LAUNCH_12 if standard == "1.2" else LAUNCH_2004
+    prefix = "LMS" if standard == "1.2" else ""
+    session = open_session(launch, {})
+    _run(session, (f"{prefix}Initialize", ""))
+    short, huge = "9" * 20, "9" * 5000
+
+    short_results = _run(
+        session,
+        (f"{prefix}SetValue", f"cmi.interactions.{short}.id", "q1"),
+        (f"{prefix}GetValue", f"cmi.objectives.{short}.id"),
+    )
+    huge_results = _run(
+        session,
+        (f"{prefix}SetValue", f"cmi.interactions.{huge}.id", "q1"),
+        (f"{prefix}GetValue", f"cmi.objectives.{huge}.id"),
+    )
+
+    assert huge_results == short_results
+    assert all(code != 101 for _, code in huge_results)
+
+
+def test_summary_ignores_scores_beyond_float_range() -> None:
+    session = open_session(LAUNCH_2004, {})
+    _run(
+        session,
+        ("Initialize", ""),
+        ("SetValue", "cmi.score.raw", "9" * 400),
+        ("SetValue", "cmi.score.min", "-" + "9" * 400),
+        ("Terminate", ""),
+    )
+
+    summary = session.summary()
+
+    assert summary["score"] is None
+    assert summary["grade"] is None
+    json.dumps(summary, allow_nan=False)
+
+
 def test_summary_12_derives_statuses() -> None:
     launch = LaunchData("1.2", "learner-001", "Tester, Ada", mastery_score="80")
     session = open_session(launch, {})
