@@ -2,7 +2,8 @@
 
 Every entry is checked before anything is written: count, declared sizes,
 compression ratio, names that escape the folder, symlinks, encryption,
-duplicates and control characters. Extraction then counts the bytes actually
+duplicates, control characters, names the file system cannot store, and files
+that other entries use as folders. Extraction then counts the bytes actually
 written, so a header that understates a size cannot bypass the limit.
 """
 
@@ -13,6 +14,7 @@ import re
 import shutil
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -29,6 +31,12 @@ JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 DRIVE_LETTER = re.compile(r"^[A-Za-z]:")
 ZIP_FLAG_ENCRYPTED = 0x1
+# Linux file systems (ext4, XFS, Btrfs) store at most 255 bytes in one path component.
+MAX_NAME_BYTES = 255
+# Maximum length of a whole entry name. It keeps the extraction path well
+# under Linux's PATH_MAX of 4096 bytes and bounds the folder depth that
+# extraction creates.
+MAX_PATH_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,39 @@ def _check_name(info: zipfile.ZipInfo) -> str:
     parts = [part for part in name.split("/") if part not in {"", "."}]
     if any(part == ".." for part in parts):
         raise ZipRejected(f"entry name {name!r} escapes the package folder with '..'", entry=name)
-    return "/".join(parts)
+    path = "/".join(parts)
+    if any(len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for part in parts):
+        raise ZipRejected(
+            f"a file or folder name in the entry is longer than {MAX_NAME_BYTES} bytes; shorten it",
+            entry=_shorten(name),
+        )
+    if len(path.encode("utf-8", "surrogateescape")) > MAX_PATH_BYTES:
+        raise ZipRejected(
+            f"the entry name is longer than {MAX_PATH_BYTES} bytes; use a shorter path",
+            entry=_shorten(name),
+        )
+    return path
+
+
+def _shorten(name: str) -> str:
+    """Return the start of a long entry name, for error messages."""
+    return name if len(name) <= 80 else name[:80] + "..."
+
+
+def _check_folders(selected: list[tuple[zipfile.ZipInfo, str]]) -> None:
+    """Raise ZipRejected when an entry uses another file entry's path as a folder."""
+    files = {path: info.filename for info, path in selected}
+    for info, path in selected:
+        folder = PurePosixPath(path).parent
+        while folder.name:
+            clash = files.get(str(folder))
+            if clash is not None:
+                raise ZipRejected(
+                    f"entry {clash!r} is a file, but entry {info.filename!r} uses it as a folder; "
+                    "rename one of them",
+                    entry=info.filename,
+                )
+            folder = folder.parent
 
 
 def _check_entry(info: zipfile.ZipInfo, limits: ZipLimits) -> None:
@@ -114,6 +154,7 @@ def list_entries(archive: zipfile.ZipFile, limits: ZipLimits) -> list[tuple[zipf
         selected.append((info, path))
     if not selected:
         raise ZipRejected("the zip contains no files")
+    _check_folders(selected)
     return selected
 
 
@@ -165,6 +206,12 @@ def extract_package(zip_path: Path, work_dir: Path, limits: ZipLimits) -> Extrac
         archive = zipfile.ZipFile(zip_path)
     except zipfile.BadZipFile as exc:
         raise ZipRejected(f"the upload is not a readable zip file ({exc}); upload a .zip package") from None
+    except UnicodeDecodeError as exc:
+        # zipfile decodes the names flagged as UTF-8 when it opens the archive.
+        raise ZipRejected(
+            f"an entry name is flagged as UTF-8 but is not valid UTF-8 ({exc}); "
+            "re-create the zip with a current zip tool"
+        ) from None
     except OSError as exc:
         raise ZipRejected(f"the upload could not be read: {exc}") from None
     with archive:
@@ -182,7 +229,7 @@ def extract_package(zip_path: Path, work_dir: Path, limits: ZipLimits) -> Extrac
                 target.parent.mkdir(parents=True, exist_ok=True)
                 budget -= _copy_entry(archive, info, target, budget)
                 file_names.add(relative)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, zlib.error) as exc:
             raise ZipRejected(f"the zip is damaged or uses an unsupported feature: {exc}") from None
     return ExtractedPackage(
         root=work_dir,

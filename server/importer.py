@@ -89,6 +89,10 @@ A bad package or a file system error gives a `failed` result instead of an excep
             status="failed",
             fields={"status": "failed", "errors": [f"the server could not store the package files: {exc.strerror or exc}"]},
         )
+    except BaseException:
+        # PackageProcessor records the failure, and no half-extracted folder may stay behind.
+        remove_tree(work_dir)
+        raise
     return ImportResult(
         status="ready",
         fields={

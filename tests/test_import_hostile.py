@@ -259,3 +259,79 @@ def test_entry_name_encodings(tmp_path: Path) -> None:
     folder = tmp_path / "data" / "content" / "7"
     assert (folder / "caf\u00e9 menu.html").read_bytes() == b"utf8"
     assert (folder / "na\u00efve.html______").read_bytes() == b"cp437"
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        {"data": b"file", "data/x.json": b"{}"},
+        {"data/x.json": b"{}", "data": b"file"},
+        {"index.html/inner.html": b"x"},
+        {"a/b": b"file", "a/b/c/d.html": b"x"},
+    ],
+)
+def test_file_used_as_folder_rejected(tmp_path: Path, entries: dict[str, bytes]) -> None:
+    zip_path = write_zip(
+        tmp_path / "clash.zip", {"imsmanifest.xml": MANIFEST_12, "index.html": b"x", **entries}
+    )
+
+    fields = run_import(tmp_path, zip_path)
+
+    assert_failed(fields, "is a file", "uses it as a folder")
+
+
+@pytest.mark.parametrize(
+    "name,word",
+    [("a" * 256 + ".html", "255 bytes"), ("\u00e9" * 128 + ".html", "255 bytes"), ("d/" * 600 + "f.html", "1024 bytes")],
+)
+def test_unstorable_names_rejected(tmp_path: Path, name: str, word: str) -> None:
+    zip_path = write_zip(
+        tmp_path / "long.zip", {"imsmanifest.xml": MANIFEST_12, "index.html": b"x", name: b"x"}
+    )
+
+    fields = run_import(tmp_path, zip_path)
+
+    assert_failed(fields, word)
+    assert len(fields["errors"][0]) < 300
+
+
+def test_corrupt_entry_data_rejected(tmp_path: Path) -> None:
+    zip_path = write_zip(
+        tmp_path / "corrupt.zip", {"imsmanifest.xml": MANIFEST_12, "index.html": bytes(range(256)) * 50}
+    )
+    data = bytearray(zip_path.read_bytes())
+    # Flip bytes of the deflate stream that follows the local header of index.html.
+    start = data.find(b"index.html") + len(b"index.html") + 5
+    data[start : start + 32] = bytes(byte ^ 0xFF for byte in data[start : start + 32])
+    zip_path.write_bytes(bytes(data))
+
+    fields = run_import(tmp_path, zip_path)
+
+    assert_failed(fields, "damaged")
+
+
+def test_invalid_utf8_name_rejected(tmp_path: Path) -> None:
+    zip_path = write_zip(
+        tmp_path / "utf8.zip", {"imsmanifest.xml": MANIFEST_12, "index.html": b"x", "caf\u00e9.html": b"x"}
+    )
+    # The name keeps its UTF-8 flag but its bytes are no longer UTF-8.
+    zip_path.write_bytes(zip_path.read_bytes().replace("caf\u00e9".encode(), b"caf\xff\xfe"))
+
+    fields = run_import(tmp_path, zip_path)
+
+    assert_failed(fields, "not valid UTF-8")
+
+
+def test_unexpected_error_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    zip_path = write_zip(tmp_path / "ok.zip", {"imsmanifest.xml": MANIFEST_12, "index.html": b"x"})
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr("server.importer.parse_manifest", fail)
+    settings = Settings(data_dir=tmp_path / "data")
+
+    with pytest.raises(RuntimeError):
+        import_package(settings, 7, zip_path)
+
+    assert list(content_root(settings).iterdir()) == []
