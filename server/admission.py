@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 
 from server.context import AppContext
 from server.errors import ApiError
-from server.handlers.base import BaseHandler
+from server.handlers.base import BaseHandler, hash_token
 from server.launch import InvalidLaunchToken, LaunchTokens
 from server.ratelimit import client_address
 
@@ -184,7 +184,7 @@ class AdmissionDelegate(tornado.web._HandlerDelegate):
         """
         settings = self.ctx.settings
         path = self.request.path
-        if path in _UNLIMITED_PATHS:
+        if path in _UNLIMITED_PATHS or self._has_staff_token():
             return "", 0
         attempt_id = self._launch_token_attempt()
         if attempt_id is None:
@@ -202,6 +202,12 @@ class AdmissionDelegate(tornado.web._HandlerDelegate):
         if path.startswith("/content/"):
             return f"content:{address}", settings.runtime_rate_limit
         return f"client:{address}", settings.rate_limit
+
+    def _has_staff_token(self) -> bool:
+        scheme, _, key = self.request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "token" or not key.strip():
+            return False
+        return hash_token(key.strip()) in self.ctx.services.get("staff_tokens", ())
 
     def _launch_token_attempt(self) -> int | None:
         scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")

@@ -36,7 +36,7 @@ from server.handlers import (
 from server.handlers.base import BaseHandler
 from server import player
 from server.launch import LaunchTokens
-from server.ratelimit import MemoryRateLimiter, RedisRateLimiter, parse_networks
+from server.ratelimit import MemoryRateLimiter, RedisRateLimiter, StaffTokens, parse_networks
 from storage import open_store
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,7 @@ async def build_context(settings: Settings) -> AppContext:
     ctx = AppContext(settings=settings, store=store)
     ctx.services["launch_tokens"] = LaunchTokens(secret, settings.launch_token_ttl)
     ctx.services["trusted_proxies"] = trusted_proxies
+    ctx.services["staff_tokens"] = StaffTokens()
     if settings.redis_url:
         ctx.services["rate_limiter"] = RedisRateLimiter.from_url(settings.redis_url)
     else:

@@ -73,7 +73,8 @@ OPTIONS: tuple[Option, ...] = (
            "Redis URL (redis://host:6379/0) shared by several processes for "
            "rate limits; empty means in-process counters"),
     Option("rate_limit", "--rate-limit", int,
-           "requests a minute per client address; 0 turns the limit off"),
+           "requests a minute per client address, not counting those with "
+           "an admin token that has authenticated before; 0 turns the limit off"),
     Option("runtime_rate_limit", "--runtime-rate-limit", int,
            "run-time and launch-token requests a minute per attempt; 0 turns "
            "the limit off"),

@@ -223,3 +223,31 @@ def _is_trusted(address: str, trusted: tuple[IPNetwork, ...]) -> bool:
     except ValueError:
         return False
     return any(ip in network for network in trusted)
+
+
+class StaffTokens:
+    """Hashes of admin tokens that authenticated in this process.
+
+    Requests with such a token are not limited per address: an LMS that
+    integrates with an admin token sends the calls of all its learners from
+    one address. A token counts against the limit until its first
+    authentication, and `forget_user` drops a user's tokens when the user
+    loses the admin role or is deleted.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._users: dict[str, int] = {}
+
+    def __contains__(self, token_hash: str) -> bool:
+        return token_hash in self._users
+
+    def remember(self, token_hash: str, user_id: int) -> None:
+        if token_hash not in self._users and len(self._users) >= self.capacity:
+            # Dicts keep insertion order, so this drops the oldest entry.
+            del self._users[next(iter(self._users))]
+        self._users[token_hash] = user_id
+
+    def forget_user(self, user_id: int) -> None:
+        for token_hash in [h for h, owner in self._users.items() if owner == user_id]:
+            del self._users[token_hash]

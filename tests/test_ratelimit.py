@@ -16,7 +16,15 @@ from server.ratelimit import (
     client_address,
     parse_networks,
 )
-from tests.api_support import api, app, body_of, ctx, people, settings  # noqa: F401
+from tests.api_support import (  # noqa: F401
+    add_person,
+    api,
+    app,
+    body_of,
+    ctx,
+    people,
+    settings,
+)
 
 
 class FakeClock:
@@ -155,8 +163,8 @@ def limit_app(ctx, **changes):
 async def test_api_answers_429_with_retry_after(api, ctx, people):
     limit_app(ctx, rate_limit=3)
 
-    codes = [(await api.get("/api/courses/", token=people.admin.token)).code for _ in range(3)]
-    rejected = await api.get("/api/courses/", token=people.admin.token)
+    codes = [(await api.get("/api/courses/", token=people.learner.token)).code for _ in range(3)]
+    rejected = await api.get("/api/courses/", token=people.learner.token)
     health = await api.get("/healthz")
 
     assert codes == [200, 200, 200]
@@ -164,6 +172,33 @@ async def test_api_answers_429_with_retry_after(api, ctx, people):
     assert rejected.headers["Retry-After"] == "80"
     assert "limit is 3 a minute" in body_of(rejected)["error"]
     assert health.code == 200
+
+
+@pytest.mark.gen_test
+async def test_admin_token_not_limited_per_address(api, ctx, people):
+    limit_app(ctx, rate_limit=2)
+
+    codes = [(await api.get("/api/courses/", token=people.admin.token)).code for _ in range(5)]
+    learner = [(await api.get("/api/courses/", token=people.learner.token)).code
+               for _ in range(2)]
+
+    assert codes == [200] * 5
+    # The admin's first request counted, so one request is left for the address.
+    assert learner == [200, 429]
+
+
+@pytest.mark.gen_test
+async def test_demoted_admin_limited_again(api, ctx, people):
+    limit_app(ctx, rate_limit=3)
+    other = await add_person(ctx, "second-admin", is_staff=True)
+    await api.get("/api/courses/", token=other.token)
+
+    demoted = await api.put(f"/api/users/{other.id}/", {"is_staff": False},
+                            token=people.admin.token)
+    codes = [(await api.get("/api/courses/", token=other.token)).code for _ in range(3)]
+
+    assert demoted.code == 200, demoted.body
+    assert codes == [200, 429, 429]
 
 
 @pytest.mark.gen_test

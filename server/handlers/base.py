@@ -136,9 +136,13 @@ class BaseHandler(QueryFreeLogging):
         key = key.strip()
         if not key:
             raise self.unauthorized("Invalid Authorization header: no token after 'Token'.")
-        user = await self.ctx.store.get_user_by_token(hash_token(key))
+        token_hash = hash_token(key)
+        user = await self.ctx.store.get_user_by_token(token_hash)
         if user is None:
             raise self.unauthorized("Invalid token; obtain one from /api/api-token-auth/.")
+        staff_tokens = self.ctx.services.get("staff_tokens")
+        if user.is_staff and staff_tokens is not None:
+            staff_tokens.remember(token_hash, user.id)
         self._user = user
         return user
 

@@ -177,12 +177,15 @@ class UserHandler(BaseHandler):
         if fields:
             user = await self.ctx.store.update_user(user.id, fields)
             log.info("updated user %d: %s", user.id, ", ".join(sorted(fields)))
+            if not user.is_staff:
+                self.ctx.services["staff_tokens"].forget_user(user.id)
         self.write_json(user_json(user))
 
     async def delete(self, user_id: str) -> None:
         record_id = path_id(user_id, "User")
         await self.require_admin()
         await self.ctx.store.delete_user(record_id)
+        self.ctx.services["staff_tokens"].forget_user(record_id)
         log.info("deleted user %s", user_id)
         self.set_status(204)
         self.finish()
