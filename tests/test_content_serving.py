@@ -22,6 +22,9 @@ FILES = {
     "media/clip.mp4": bytes(range(256)) * 40,
     "media/subs.vtt": b"WEBVTT",
     "Media/Upper.HTML": b"upper",
+    "text/latin.html": "<html><p>Caf\u00e9 cr\u00e8me</p></html>".encode("cp1252"),
+    "text/utf8.html": "<html><p>Caf\u00e9</p></html>".encode(),
+    "text/declared.html": b'<html><head><meta charset="iso-8859-1"></head>\xe9</html>',
 }
 
 
@@ -147,3 +150,18 @@ async def test_errors_log_no_launch_token(api, people, ctx, tmp_path, caplog, mo
     assert crashed.code == 500
     assert f"/content/{package.id}/index.html" in caplog.text
     assert token not in caplog.text
+
+
+@pytest.mark.gen_test
+async def test_html_charset_declared_when_missing(api, people, ctx, tmp_path):
+    package = await make_package(ctx, tmp_path)
+    expected = {
+        "text/latin.html": "text/html; charset=windows-1252",
+        "text/utf8.html": "text/html; charset=utf-8",
+        "text/declared.html": "text/html",
+    }
+
+    for path, content_type in expected.items():
+        response = await api.get(f"/content/{package.id}/{path}", token=people.admin.token)
+        assert response.code == 200, path
+        assert response.headers["Content-Type"] == content_type, path

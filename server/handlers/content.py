@@ -8,20 +8,22 @@ launch token of an attempt on this package, sent as `Authorization: Launch
 
 from __future__ import annotations
 
+import codecs
+import functools
 import json
 import logging
 import mimetypes
 import os
+import re
 from typing import Any
 
 import tornado.web
 
 from server.context import AppContext
-from server.handlers.base import hash_token
+from server.handlers.base import QueryFreeLogging, hash_token
 from server.handlers.fields import parse_id
 from server.importer import content_root
 from server.launch import InvalidLaunchToken
-from server.handlers.base import QueryFreeLogging
 from storage.models import PACKAGE_READY
 
 log = logging.getLogger(__name__)
@@ -138,7 +140,11 @@ class ContentHandler(QueryFreeLogging, tornado.web.StaticFileHandler):
         extension = os.path.splitext(self.absolute_path)[1].lower()
         content_type = CONTENT_TYPES.get(extension) or mimetypes.guess_type(self.absolute_path)[0]
         content_type = content_type or "application/octet-stream"
-        return content_type
+        if content_type == "text/html":
+            stat = os.stat(self.absolute_path)
+            charset = html_charset(self.absolute_path, stat.st_mtime_ns, stat.st_size)
+            if charset:
+                content_type += f"; charset={charset}"
         return content_type
 
     def set_extra_headers(self, path: str) -> None:
@@ -171,3 +177,33 @@ async def start(ctx: AppContext) -> None:
 
 async def stop(ctx: AppContext) -> None:
     """Content serving has no background service."""
+
+
+# Bytes a browser scans for <meta charset> (the HTML standard's prescan).
+META_PRESCAN_BYTES = 1024
+SNIFF_BYTES = 64 * 1024
+_META_CHARSET = re.compile(rb"<meta[^>]+charset", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=1024)
+def html_charset(path: str, mtime_ns: int, size: int) -> str | None:
+    """Return the charset to declare for an HTML file, or None to leave it to the file.
+
+    A frame without a declared encoding inherits the player page's UTF-8,
+    which garbles pages that some authoring tools export in Windows-1252. A
+    file with a byte-order mark or a <meta charset> is left alone. Otherwise
+    it is UTF-8 when its first 64 KiB decode as UTF-8, and Windows-1252 when
+    they do not. `mtime_ns` and `size` key the cache.
+    """
+    with open(path, "rb") as file:
+        head = file.read(SNIFF_BYTES)
+    if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    if _META_CHARSET.search(head[:META_PRESCAN_BYTES]):
+        return None
+    try:
+        # final=False: a character cut at the end of the sample is not an error.
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "windows-1252"
+    return "utf-8"
