@@ -43,7 +43,7 @@ def record_request(handler: tornado.web.RequestHandler) -> None:
     histogram.observe(seconds)
 
     if status < 400:
-        level = logging.INFO
+        level = getattr(handler, "access_log_level", logging.INFO)
     elif status < 500:
         level = logging.WARNING
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -284,3 +285,23 @@ async def test_datamodel_served_without_auth(api, standard):
 
     assert response.code == 200, response.body
     assert body_of(response)
+
+
+@pytest.mark.gen_test
+async def test_access_log_levels_of_batches(api, ctx, attempt_id, caplog):
+    session_id = await open_session(api, ctx, attempt_id)
+    path = f"/api/attempts/{attempt_id}/runtime/"
+    batch = {"session_id": session_id, "batch_seq": 1, "calls": calls(("Initialize", [""]))}
+
+    with caplog.at_level(logging.DEBUG, logger="server.access"):
+        await api.post(path, batch, headers=launch(ctx, attempt_id))
+        await api.post(path, {**batch, "batch_seq": 0}, headers=launch(ctx, attempt_id))
+        await api.get("/healthz")
+    levels = {
+        record.getMessage().split(" ")[0] + " " + record.getMessage().split(" ")[2]: record.levelno
+        for record in caplog.records if record.name == "server.access"
+    }
+
+    assert levels[f"200 {path}"] == logging.DEBUG
+    assert levels[f"400 {path}"] == logging.WARNING
+    assert levels["200 /healthz"] == logging.INFO

@@ -148,6 +148,10 @@ class SessionsHandler(RuntimeHandler):
 class BatchHandler(RuntimeHandler):
     """POST /api/attempts/{id}/runtime/: run a batch of API calls of one session."""
 
+    # Every learner sends these all the time; the metrics count them, and the
+    # access log shows them only at DEBUG unless they fail.
+    access_log_level = logging.DEBUG
+
     async def post(self, attempt_id: str) -> None:
         actor = await self.actor_for(path_id(attempt_id, "Attempt"))
         body = self.json_body(accept_text_plain=True, allow_surrogates=True)
@@ -188,6 +192,8 @@ class BatchHandler(RuntimeHandler):
 class SetValueHandler(RuntimeHandler):
     """POST /api/scorm-api/set_value/: SetValue on the attempt's open session."""
 
+    access_log_level = logging.DEBUG
+
     async def post(self) -> None:
         body = self.json_body(allow_surrogates=True)
         attempt_id = body_int(body, "attempt_id")
@@ -212,6 +218,8 @@ class SetValueHandler(RuntimeHandler):
 
 class GetValueHandler(RuntimeHandler):
     """GET /api/scorm-api/get_value/: GetValue on the attempt's open session."""
+
+    access_log_level = logging.DEBUG
 
     async def get(self) -> None:
         attempt_id = query_int(self, "attempt_id", required=True)
