@@ -84,6 +84,7 @@ class Sample:
     at: float
     rss_kb: int
     metrics: dict[str, float] = field(default_factory=dict)
+    cpu_s: float = 0.0
 
 
 def free_port() -> int:
@@ -131,8 +132,19 @@ def read_rss_kb(pid: int) -> int:
     return 0
 
 
+def read_cpu_seconds(pid: int) -> float:
+    """Return the user plus system CPU time of process `pid` so far."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    # The command name in parentheses may hold spaces; the fields follow it.
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def take_sample(host: str, pid: int) -> Sample:
-    sample = Sample(time.monotonic(), read_rss_kb(pid))
+    sample = Sample(time.monotonic(), read_rss_kb(pid), cpu_s=read_cpu_seconds(pid))
     try:
         sample.metrics = parse_metrics(requests.get(f"{host}/metrics", timeout=10).text)
     except requests.RequestException as error:
@@ -322,6 +334,25 @@ def steady_rate(samples: list[Sample], ramp_end: float, name: str) -> float:
     return (last.metrics[name] - first.metrics[name]) / (last.at - first.at)
 
 
+def steady_cpu(samples: list[Sample], ramp_end: float, name: str) -> tuple[float, float]:
+    """Return the target's CPU share and CPU microseconds per `name` event.
+
+    Both are taken over the steady window of `steady_rate`. CPU time per
+    request compares configurations even when the load generator, not the
+    target, limits the request rate.
+    """
+    window = [s for s in samples if s.at >= ramp_end and name in s.metrics]
+    while len(window) > 2 and window[-1].metrics[name] <= window[-2].metrics[name]:
+        window.pop()
+    if len(window) < 2:
+        return 0.0, 0.0
+    first, last = window[0], window[-1]
+    cpu = last.cpu_s - first.cpu_s
+    events = last.metrics[name] - first.metrics[name]
+    share = cpu / (last.at - first.at)
+    return share, (1e6 * cpu / events if events else 0.0)
+
+
 def summarize(
     config: Config,
     stats: dict[str, Any],
@@ -350,7 +381,10 @@ def summarize(
         ]
     )
     aggregated = stats.get("Aggregated", {})
+    cpu_share, cpu_per_request = steady_cpu(samples, ramp_end, request_counter)
     return {
+        "server_cpu_share": round(cpu_share, 2),
+        "server_cpu_us_per_request": round(cpu_per_request),
         "requests_per_s": round(steady_rate(samples, ramp_end, request_counter), 1),
         "runtime_calls_per_s": round(
             steady_rate(samples, ramp_end, "scorm_runtime_calls_total"), 1
@@ -459,7 +493,13 @@ def ratios(results: dict[str, dict[str, Any]]) -> dict[str, float | None]:
         return results.get(name, {}).get(key)
 
     floor_rps = get("floor", "requests_per_s")
+    floor_cpu = get("floor", "server_cpu_us_per_request")
     return {
+        # The server's CPU time per request of the batch learner, in floor
+        # requests: what a request (mostly batches of calls) costs beyond HTTP.
+        "default_cpu_per_request_vs_floor": ratio(
+            get("default", "server_cpu_us_per_request"), floor_cpu
+        ),
         "default_calls_per_s_vs_floor_requests_per_s": ratio(
             get("default", "runtime_calls_per_s"), floor_rps
         ),
@@ -485,7 +525,9 @@ def print_report(report: dict[str, Any]) -> None:
             f"{result['failures']} failures of {result['requests']} requests, "
             f"{result['store_writes_per_1000_calls']} store writes per 1000 calls, "
             f"peak RSS {result['rss_kb']['peak']} KB, "
-            f"{result['memory_per_active_learner_kb']} KB per active learner"
+            f"{result['memory_per_active_learner_kb']} KB per active learner, "
+            f"server CPU {result['server_cpu_share']:.0%} busy, "
+            f"{result['server_cpu_us_per_request']} us per request"
         )
         for endpoint, row in result["endpoints"].items():
             print(
