@@ -201,10 +201,7 @@ def append_log(
     attempt_ids.update(row[0] for row in snapshot_rows)
     require_attempts(conn, attempt_ids)
     try:
-        conn.executemany(
-            f"INSERT INTO log ({rows.LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            log_rows,
-        )
+        insert_log_rows(conn, log_rows)
     except sqlite3.IntegrityError as error:
         # Roll back first, so the search below sees only rows of earlier batches.
         conn.execute("ROLLBACK")
@@ -212,6 +209,37 @@ def append_log(
     update_summaries(conn, summaries)
     for values in snapshot_rows:
         upsert_snapshot(conn, values)
+
+
+# Parameters per multi-row statement, well below SQLite's limit of 32,766
+# (SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32).
+MAX_STATEMENT_PARAMETERS = 2048
+# Log rows per INSERT statement: 8 parameters each.
+LOG_ROWS_PER_INSERT = MAX_STATEMENT_PARAMETERS // 8
+
+
+def insert_log_rows(conn: sqlite3.Connection, log_rows: list[tuple[Any, ...]]) -> None:
+    """Insert log rows with one multi-row INSERT per chunk.
+
+    `executemany` steps the statement once per row and releases and takes
+    back the GIL each time. While the event loop thread is busy, each take
+    can wait for the interpreter's switch interval (5 ms by default), so a
+    flush of a few hundred rows took hundreds of milliseconds under load.
+    """
+    for start in range(0, len(log_rows), LOG_ROWS_PER_INSERT):
+        chunk = log_rows[start : start + LOG_ROWS_PER_INSERT]
+        conn.execute(_log_insert_sql(len(chunk)), [v for row in chunk for v in row])
+
+
+_LOG_INSERT_SQL: dict[int, str] = {}
+
+
+def _log_insert_sql(count: int) -> str:
+    sql = _LOG_INSERT_SQL.get(count)
+    if sql is None:
+        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * count)
+        sql = _LOG_INSERT_SQL[count] = f"INSERT INTO log ({rows.LOG_COLUMNS}) VALUES {values}"
+    return sql
 
 
 def update_summaries(
@@ -227,9 +255,23 @@ def update_summaries(
             by_columns.setdefault(tuple(columns), []).append(
                 (*columns.values(), attempt_id)
             )
+    # One UPDATE ... FROM (VALUES ...) per column set and chunk, for the same
+    # reason as `insert_log_rows`. VALUES names its columns column1, column2...
     for names, params in by_columns.items():
-        assignments = ", ".join(f"{name} = ?" for name in names)
-        conn.executemany(f"UPDATE attempts SET {assignments} WHERE id = ?", params)
+        assignments = ", ".join(
+            f"{name} = v.column{index}" for index, name in enumerate(names, start=1)
+        )
+        row_marks = "(" + ", ".join("?" * (len(names) + 1)) + ")"
+        id_column = f"column{len(names) + 1}"
+        per_statement = max(1, MAX_STATEMENT_PARAMETERS // (len(names) + 1))
+        for start in range(0, len(params), per_statement):
+            chunk = params[start : start + per_statement]
+            conn.execute(
+                f"UPDATE attempts SET {assignments}"
+                f" FROM (VALUES {', '.join([row_marks] * len(chunk))}) AS v"
+                f" WHERE attempts.id = v.{id_column}",
+                [value for row in chunk for value in row],
+            )
 
 
 def require_attempts(conn: sqlite3.Connection, attempt_ids: set[int]) -> None:

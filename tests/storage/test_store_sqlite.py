@@ -342,3 +342,36 @@ def test_cancelled_append_still_commits(tmp_path):
             await store.close()
 
     asyncio.run(scenario())
+
+
+def test_large_flush_spans_several_statements(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = SQLiteStore(tmp_path / "store.sqlite3")
+        await store.open()
+        try:
+            ids = await seed(store)
+            user, package = ids["user"], ids["package"]
+            attempts = [ids["attempt"]]
+            for _ in range(299):
+                attempts.append((await store.create_attempt(user, package)).id)
+            entries = [entry(attempt_id, seq) for attempt_id in attempts for seq in (3, 4)]
+            summaries = {
+                attempt_id: {"score": float(index)} if index % 2 else {"completion_status": "completed"}
+                for index, attempt_id in enumerate(attempts)
+            }
+
+            await store.append_log(entries[2:] + [entry(attempts[0], 3)], summaries)
+
+            first = await store.get_attempt(attempts[0])
+            second = await store.get_attempt(attempts[1])
+            last = await store.get_attempt(attempts[-1])
+            logs = [await store.read_log(attempt_id) for attempt_id in attempts[1:]]
+        finally:
+            await store.close()
+
+        assert first.completion_status == "completed"
+        assert second.score == 1.0
+        assert last.score == 299.0
+        assert all([e.seq for e in log] == [3, 4] for log in logs)
+
+    asyncio.run(scenario())
