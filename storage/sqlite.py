@@ -50,6 +50,8 @@ from storage.sqlite_schema import MIGRATIONS, migrate
 
 log = logging.getLogger(__name__)
 
+MIN_SQLITE_VERSION = (3, 33, 0)
+
 T = TypeVar("T")
 
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -94,6 +96,12 @@ class SQLiteStore:
     async def open(self) -> None:
         if self._writer is not None:
             return
+        if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
+            # Flushes use UPDATE ... FROM, which SQLite 3.33 introduced.
+            raise StoreError(
+                f"SQLite {sqlite3.sqlite_version} is too old; the store needs "
+                f"{'.'.join(map(str, MIN_SQLITE_VERSION))} or newer"
+            )
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._readers = ThreadPoolExecutor(
             self._reader_count, thread_name_prefix="sqlite-reader"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from storage import open_store
-from storage.errors import StoreUnavailable
+from storage.errors import StoreError, StoreUnavailable
 from storage.models import LogEntry, Snapshot, utcnow
 from storage.sqlite import SQLiteStore
 from storage.sqlite_schema import MIGRATIONS
@@ -375,3 +375,14 @@ def test_large_flush_spans_several_statements(tmp_path: Path) -> None:
         assert all([e.seq for e in log] == [3, 4] for log in logs)
 
     asyncio.run(scenario())
+
+
+def test_too_old_sqlite_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.31.1")
+    store = SQLiteStore(tmp_path / "store.sqlite3")
+
+    with pytest.raises(StoreError) as raised:
+        asyncio.run(store.open())
+
+    assert "3.31.1 is too old" in str(raised.value)
