@@ -211,11 +211,10 @@ def append_log(
         upsert_snapshot(conn, values)
 
 
-# Parameters per multi-row statement, well below SQLite's limit of 32,766
-# (SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32).
-MAX_STATEMENT_PARAMETERS = 2048
-# Log rows per INSERT statement: 8 parameters each.
-LOG_ROWS_PER_INSERT = MAX_STATEMENT_PARAMETERS // 8
+# Rows per multi-row statement. A log row has 8 parameters and a summary row
+# at most 10, so a statement stays well below SQLite's limit of 32,766
+# parameters (SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32).
+LOG_ROWS_PER_INSERT = 256
 
 
 def insert_log_rows(conn: sqlite3.Connection, log_rows: list[tuple[Any, ...]]) -> None:
@@ -226,9 +225,24 @@ def insert_log_rows(conn: sqlite3.Connection, log_rows: list[tuple[Any, ...]]) -
     can wait for the interpreter's switch interval (5 ms by default), so a
     flush of a few hundred rows took hundreds of milliseconds under load.
     """
-    for start in range(0, len(log_rows), LOG_ROWS_PER_INSERT):
-        chunk = log_rows[start : start + LOG_ROWS_PER_INSERT]
+    for chunk in _chunks(log_rows):
         conn.execute(_log_insert_sql(len(chunk)), [v for row in chunk for v in row])
+
+
+# Chunk sizes of multi-row statements. With few sizes, the connection's
+# statement cache keeps a few prepared statements instead of one per size.
+CHUNK_SIZES = (LOG_ROWS_PER_INSERT, 64, 16, 4, 1)
+
+
+def _chunks(items: Sequence[T]) -> list[Sequence[T]]:
+    """Split `items` into slices whose lengths are all in CHUNK_SIZES, largest first."""
+    chunks = []
+    start = 0
+    for size in CHUNK_SIZES:
+        while len(items) - start >= size:
+            chunks.append(items[start : start + size])
+            start += size
+    return chunks
 
 
 _LOG_INSERT_SQL: dict[int, str] = {}
@@ -263,9 +277,7 @@ def update_summaries(
         )
         row_marks = "(" + ", ".join("?" * (len(names) + 1)) + ")"
         id_column = f"column{len(names) + 1}"
-        per_statement = max(1, MAX_STATEMENT_PARAMETERS // (len(names) + 1))
-        for start in range(0, len(params), per_statement):
-            chunk = params[start : start + per_statement]
+        for chunk in _chunks(params):
             conn.execute(
                 f"UPDATE attempts SET {assignments}"
                 f" FROM (VALUES {', '.join([row_marks] * len(chunk))}) AS v"
