@@ -361,20 +361,23 @@ class RuntimeSession:
         found = self._model.resolve(name)
         if type(found) is Undefined:
             return self._fail(found.get_code, name, "")
+        spec = found.spec
+        # A write-only element cannot be read at any index, so access is
+        # checked before the index: SCORM 1.2 answers 404 for
+        # cmi.interactions.n.id whether or not record n exists.
+        if spec is not None and spec.access == WRITE:
+            return self._fail(self._rules.write_only, name, "")
         cmi = self.cmi
         for level in found.arrays:
             if level.index >= int(cmi.get(level.count_key, "0")):
                 return self._fail(self._rules.index_get, name, "")
 
-        spec = found.spec
         if spec is None:
             value = found.keyword_value
             if value is None:  # _count
                 value = cmi.get(found.key, "0")
             self._error = 0
             return value
-        if spec.access == WRITE:
-            return self._fail(self._rules.write_only, name, "")
 
         evaluate = self._evaluated.get(found.key)
         value = evaluate(cmi) if evaluate is not None else cmi.get(found.key)

@@ -4,8 +4,9 @@
 // `window.API_1484_11` (SCORM 2004) on the window. Its methods call the current
 // `ScoSession`, which keeps the SCO's CMI state in a `ScormDataModel` and returns at once. Every state-changing call is also queued and sent to the server in numbered
 // batches by a `BatchSender`: on Commit, on a timer while calls are pending, at Terminate
-// and when the page is hidden. The server's result is authoritative, and a result that
-// differs from the local one is logged to the console.
+// and when the page is hidden. Until Terminate, a session sends at most one request a
+// second. The server's result is authoritative, and a result that differs from the local
+// one is logged to the console.
 "use strict";
 
 (function (global) {
@@ -85,6 +86,10 @@
 
   const RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 15000];
   const AUTO_FLUSH_MS = 3000;
+  // Outside Terminate and page hide, a session starts at most one request per
+  // interval, so a SCO that commits in a loop sends a few batches, not one per
+  // Commit. A browser crash can lose the calls of up to this interval.
+  const MIN_SEND_INTERVAL_MS = 1000;
   const STORAGE_PREFIX = "scorm-unsent:";
 
   // Sends one session's calls to POST {apiBase}/attempts/{id}/runtime/ in
@@ -110,6 +115,11 @@
       this.idleWaiters = [];
       this.hiding = false;
       this.lastSeqSentOnHide = 0;
+      this.lastSendAt = -Infinity;
+      // No request before this time: the server's Retry-After, or the back-off after a failure.
+      this.retryAt = -Infinity;
+      this.sendTimer = null;
+      this.urgent = false;
     }
 
     queue(call, localResult) {
@@ -129,18 +139,25 @@
       }
     }
 
-    // Move the pending calls into a new numbered batch.
+    // Move the pending calls into a numbered batch. Until that batch is
+    // sent, later calls join it instead of starting another one.
     seal() {
       if (!this.pendingCalls.length) return;
-      const batch = {
-        session_id: this.sessionId,
-        batch_seq: this.nextSeq++,
-        calls: this.pendingCalls,
-        local: this.pendingLocal,
-      };
+      const last = this.unacked[this.unacked.length - 1];
+      if (last && !last.sent) {
+        last.calls.push(...this.pendingCalls);
+        last.local.push(...this.pendingLocal);
+      } else {
+        this.unacked.push({
+          session_id: this.sessionId,
+          batch_seq: this.nextSeq++,
+          calls: this.pendingCalls,
+          local: this.pendingLocal,
+          sent: false,
+        });
+      }
       this.pendingCalls = [];
       this.pendingLocal = [];
-      this.unacked.push(batch);
       this.store();
     }
 
@@ -159,15 +176,25 @@
       }
     }
 
-    // Send the pending calls now; resolves when every batch is acknowledged.
-    flush() {
+    // Send the pending calls; resolves when every batch is acknowledged. An
+    // urgent flush (at Terminate) does not wait for MIN_SEND_INTERVAL_MS, only
+    // for a retry that is due later.
+    flush(urgent = false) {
       if (this.timer !== null) {
         clearTimeout(this.timer);
         this.timer = null;
       }
-      this.seal();
-      this.pump();
-      return this.whenIdle();
+      if (urgent) this.urgent = true;
+      // Sealing and starting a request can take milliseconds, which the SCO's
+      // Commit need not wait for, so they run once the SCO's script returns.
+      return new Promise((resolve) => {
+        queueMicrotask(() => {
+          this.seal();
+          this.pump();
+          this.settle();
+          this.whenIdle().then(resolve);
+        });
+      });
     }
 
     whenIdle() {
@@ -177,24 +204,57 @@
 
     settle() {
       if (this.unacked.length && !this.superseded) return;
+      this.urgent = false;
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       waiters.forEach((resolve) => resolve());
     }
 
+    // Milliseconds until the next request may start: a retry that is due
+    // later, or MIN_SEND_INTERVAL_MS since the last request unless urgent.
+    sendDelay() {
+      const earliest = this.urgent
+        ? this.retryAt
+        : Math.max(this.retryAt, this.lastSendAt + MIN_SEND_INTERVAL_MS);
+      return Math.max(0, earliest - Date.now());
+    }
+
     async pump() {
       if (this.inFlight || this.superseded || !this.unacked.length) return;
+      const wait = this.sendDelay();
+      if (wait > 0) {
+        if (this.sendTimer === null) {
+          this.sendTimer = setTimeout(() => {
+            this.sendTimer = null;
+            this.pump();
+          }, wait);
+        }
+        return;
+      }
+      if (this.sendTimer !== null) {
+        clearTimeout(this.sendTimer);
+        this.sendTimer = null;
+      }
+
+      this.lastSendAt = Date.now();
       const batch = this.unacked[0];
+      // The server may apply a batch once it is sent, so its calls are fixed from here on.
+      batch.sent = true;
       this.inFlight = true;
       let retryAfterMs = null;
+      const body = JSON.stringify({
+        session_id: batch.session_id, batch_seq: batch.batch_seq, calls: batch.calls,
+      });
+      // A SCO often terminates from beforeunload or unload, so the request of an
+      // urgent flush is kept alive if it leaves room in the quota for the
+      // page-hide resend of the same batch.
+      const keepalive = this.urgent && new Blob([body]).size <= KEEPALIVE_QUOTA_BYTES / 2;
       try {
         const response = await global.fetch(this.url, {
           method: "POST",
           headers: { "Content-Type": "application/json", Authorization: `Launch ${this.token}` },
-          body: JSON.stringify({
-            session_id: batch.session_id, batch_seq: batch.batch_seq, calls: batch.calls,
-          }),
-          keepalive: false,
+          body,
+          keepalive,
           cache: "no-store",
         });
         retryAfterMs = await this.handleResponse(batch, response);
@@ -204,12 +264,14 @@
       } finally {
         this.inFlight = false;
       }
+
       if (retryAfterMs === null) {
         this.pump();
         this.settle();
       } else {
         this.onStatus("retrying");
-        setTimeout(() => this.pump(), retryAfterMs);
+        this.retryAt = Date.now() + retryAfterMs;
+        this.pump();
       }
     }
 
@@ -301,9 +363,12 @@
       if (this.superseded) return;
       for (const batch of this.unacked) {
         if (batch.batch_seq <= this.lastSeqSentOnHide) continue;
+        if (!batch.sent) compactForHide(batch);
+        batch.sent = true;
         sendKeepalive(this.url, this.token, batch);
         this.lastSeqSentOnHide = batch.batch_seq;
       }
+      this.store();
       // If the page stays (it was only hidden), the normal path still
       // reads the responses and retries.
       this.pump();
@@ -313,6 +378,33 @@
   // Chromium and the Fetch standard cap the bodies of keep-alive requests in
   // flight at 64 KiB per page; sendBeacon shares that quota.
   const KEEPALIVE_QUOTA_BYTES = 64 * 1024;
+  const GET_METHODS = new Set(["LMSGetValue", "GetValue"]);
+  const SET_METHODS = new Set(["LMSSetValue", "SetValue"]);
+  // An element inside an array ("cmi.interactions.0.type") may decide whether
+  // later calls are valid, so its earlier values are always sent.
+  const ARRAY_ELEMENT = /\.\d+(\.|$)/;
+
+  // Leave out the calls of a batch that do not change what the server stores,
+  // so that a SCO that rewrites a large cmi.suspend_data between commits still
+  // fits in the keep-alive quota at page hide. Left out are GetValue, a
+  // SetValue that the data model rejected, and a SetValue outside the arrays
+  // that a later successful SetValue of the same element in the batch
+  // replaces. The server cannot compare the results of those calls any more.
+  function compactForHide(batch) {
+    const succeeded = (i) => batch.local[i] && batch.local[i].return === "true";
+    const lastSet = new Map();
+    batch.calls.forEach((call, i) => {
+      if (SET_METHODS.has(call.method) && succeeded(i)) lastSet.set(call.args[0], i);
+    });
+    const keep = batch.calls.map((call, i) => {
+      if (GET_METHODS.has(call.method)) return false;
+      if (!SET_METHODS.has(call.method)) return true;
+      if (!succeeded(i)) return false;
+      return ARRAY_ELEMENT.test(call.args[0]) || lastSet.get(call.args[0]) === i;
+    });
+    batch.calls = batch.calls.filter((_, i) => keep[i]);
+    batch.local = batch.local.filter((_, i) => keep[i]);
+  }
 
   function sendKeepalive(url, token, batch) {
     const body = JSON.stringify({

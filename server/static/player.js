@@ -242,8 +242,28 @@
         onTerminate: (ended) => afterTerminate(ended),
       });
     }
+    // After Back or a restored tab, the browser may have loaded the last SCO
+    // into the frame by itself. It is unloaded before the new session becomes
+    // current, so it cannot call that session's API.
+    if (!frameIsBlank()) await blankFrame();
     current = { index, item, session, sender };
-    frame.src = config.contentBase + item.launch_path;
+    showInFrame(launchUrl(item));
+  }
+
+  // A launch path that starts with "http:", "https:" or "//" names a SCO
+  // outside the package, because its manifest href was absolute. Such a SCO
+  // cannot reach the API unless it has the player's origin. Any other path,
+  // "javascript:..." included, is a file inside the package.
+  function launchUrl(item) {
+    const path = item.launch_path;
+    if (/^(https?:)?\/\//i.test(path)) return path;
+    return config.contentBase + path;
+  }
+
+  // Navigate the SCO frame in place. A new session history entry would let the
+  // browser's Back button take the frame to an earlier SCO behind the player's back.
+  function showInFrame(url) {
+    frame.contentWindow.location.replace(url);
   }
 
   // Let the SCO in the frame unload (it may call Terminate itself), end its
@@ -256,7 +276,7 @@
     if (leaving.session && leaving.session.state === "running") {
       leaving.session.terminate("");
     }
-    if (leaving.sender) await leaving.sender.flush();
+    if (leaving.sender) await leaving.sender.flush(true);
     recordStatus(leaving);
     closing = false;
     current = null;
@@ -265,8 +285,17 @@
   function blankFrame() {
     return new Promise((resolve) => {
       frame.addEventListener("load", () => resolve(), { once: true });
-      frame.src = "about:blank";
+      showInFrame("about:blank");
     });
+  }
+
+  function frameIsBlank() {
+    try {
+      return frame.contentWindow.location.href === "about:blank";
+    } catch (error) {
+      // A SCO of another origin is in the frame.
+      return false;
+    }
   }
 
   function recordStatus(launched) {
@@ -285,7 +314,7 @@
   function afterTerminate(session) {
     const launched = current;
     if (!launched || launched.session !== session) return;
-    launched.sender.flush();
+    launched.sender.flush(true);
     recordStatus(launched);
     if (closing) return;
     // Navigate after the SCO's Terminate call has returned to it.

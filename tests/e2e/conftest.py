@@ -17,6 +17,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-gpu",
+    # Every host but 127.0.0.1 fails to resolve, so a page under test cannot
+    # reach any other address, even through a URL in a package.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 STATIC_DIR = Path(__file__).resolve().parents[2] / "server" / "static"
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"

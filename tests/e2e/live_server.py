@@ -27,10 +27,24 @@ class ApiFailure(AssertionError):
     """A REST call returned an unexpected status."""
 
 
+# Test servers listen on 127.0.0.1 within this range, so a firewall or a
+# sandbox has to allow only these ports.
+TEST_PORTS = range(8200, 8300)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """Return the first port of TEST_PORTS that is free on 127.0.0.1."""
+    for port in TEST_PORTS:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(
+        f"no free port on 127.0.0.1 from {TEST_PORTS.start} to {TEST_PORTS.stop - 1}; "
+        "stop the servers that use them"
+    )
 
 
 @dataclass

@@ -28,10 +28,11 @@ WAIT_SESSION_JS = """() => {
   return Boolean(current && current.session);
 }"""
 # After a navigation request the player may have closed the session itself,
-# and then it has already waited for the last batch.
+# and then it has already waited for the last batch. An urgent flush sends at
+# once instead of after the adapter's minimum interval between requests.
 FLUSH_JS = """() => {
   const current = window.scormPlayer.current();
-  return current ? current.sender.flush().then(() => true) : true;
+  return current ? current.sender.flush(true).then(() => true) : true;
 }"""
 RETRYING_JS = "() => document.getElementById('save-status').dataset.state === 'retrying'"
 UNSENT_KEYS_JS = "() => Object.keys(sessionStorage).filter((k) => k.startsWith('scorm-unsent:'))"

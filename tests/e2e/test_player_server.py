@@ -30,10 +30,11 @@ WAIT_RUNNING_JS = """() => {
   return Boolean(current && current.session && current.session.state === "running");
 }"""
 # After a navigation request the player may have closed the session itself,
-# and then it has already waited for the last batch.
+# and then it has already waited for the last batch. An urgent flush sends at
+# once instead of after the adapter's minimum interval between requests.
 FLUSH_JS = """() => {
   const current = window.scormPlayer.current();
-  return current ? current.sender.flush().then(() => true) : true;
+  return current ? current.sender.flush(true).then(() => true) : true;
 }"""
 
 
