@@ -80,7 +80,12 @@ class AdmissionDelegate(tornado.web._HandlerDelegate):
         # Most requests are decided without awaiting, because no limit applies
         # or the limiter keeps its counters in this process. Returning None
         # instead of a coroutine saves Tornado an await per request.
-        key, limit = self._rate_limit_key()
+        settings = self.ctx.settings
+        if settings.rate_limit > 0 or settings.runtime_rate_limit > 0:
+            key, limit = self._rate_limit_key()
+        else:
+            # No limit is on, so the key (a launch token check) is not needed.
+            key, limit = "", 0
         limiter = self.ctx.services["rate_limiter"]
         if limit > 0 and not hasattr(limiter, "hit_now"):
             return self._admit_after(self._rate_limit_error(limiter, key, limit))
