@@ -426,9 +426,9 @@ class AttemptActor:
     def _after_state_change(self, record: SessionRecord) -> None:
         if record.state != "terminated":
             return
-        # A terminated session answers only error calls, which an engine
-        # session resumed in the "terminated" state answers the same way, so
-        # its engine session and copy of the CMI data can go.
+        # A terminated session accepts only the error calls, and an engine
+        # session resumed in the "terminated" state returns the same results.
+        # So the engine session and its copy of the CMI data are released.
         record.runtime = None
         if self.open_sessions.get(record.sco_id) == record.id:
             del self.open_sessions[record.sco_id]

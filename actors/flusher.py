@@ -1,9 +1,9 @@
 """The flusher: group commit of every actor's pending log entries.
 
 Actors hand their new log entries (and the attempt summary that changed with
-them) to the flusher without waiting; a snapshot is handed over the same way.
+them) to the flusher without waiting. Snapshots are handed over the same way.
 The flusher writes everything pending in one `Store.append_log` call, so a
-snapshot costs no round trip of its own:
+snapshot costs no round trip of its own. It writes:
 
 - every `flush_interval_ms`, or at once when `flush_max_entries` are pending;
 - at once when a caller waits for durability (`wait_durable`, used by Commit,

@@ -263,10 +263,11 @@ class ActorRegistry:
     async def passivate_idle(self) -> int:
         """Passivate idle actors and return how many.
 
-        An actor goes after `actor_idle_timeout` seconds unused, or after
-        `ended_actor_timeout` seconds when none of its sessions is open: its
-        SCOs have terminated, so a learner comes back, if at all, with a new
-        session, which an activation serves as well as memory does.
+        An actor is passivated after `actor_idle_timeout` seconds unused. It
+        goes sooner, after `ended_actor_timeout` seconds, when none of its
+        sessions is open. Its SCOs have then terminated, so a returning
+        learner opens a new session, which an activation serves as well as
+        memory does.
         """
         now = self.clock()
         idle_limit = now - self.settings.actor_idle_timeout

@@ -363,8 +363,8 @@ class RuntimeSession:
             return self._fail(found.get_code, name, "")
         spec = found.spec
         # A write-only element cannot be read at any index, so access is
-        # checked before the index: SCORM 1.2 answers 404 for
-        # cmi.interactions.n.id whether or not record n exists.
+        # checked before the index. SCORM 1.2 GetValue of cmi.interactions.n.id
+        # therefore returns error 404 whether or not record n exists.
         if spec is not None and spec.access == WRITE:
             return self._fail(self._rules.write_only, name, "")
         cmi = self.cmi
